@@ -1,0 +1,58 @@
+/* Avatars and voices: stock records (visible to everyone) plus the
+ * account's own, in Miraflow's shapes. */
+#include <string.h>
+
+#include "api/handlers.h"
+#include "core/clock.h"
+
+static int add_avatar(void *ud, const mira_avatar *a) {
+  mira_call *c = ((void **)ud)[0];
+  json_t *arr = ((void **)ud)[1];
+  char when[MIRA_ISO8601_SIZE];
+  mira_iso8601(a->created_at, when);
+  json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "id", a->id, "name", a->name, "createdAt", when,
+                        "isPhoto", a->is_photo);
+  json_object_set_new(o, "voiceId", a->voice_id[0] ? json_string(a->voice_id) : json_null());
+  if (a->preview_media_id[0]) {
+    char url[1024];
+    mira_download_url(c, a->preview_media_id, url, sizeof url);
+    json_object_set_new(o, "previewUrl", json_string(url));
+  }
+  json_array_append_new(arr, o);
+  return 0;
+}
+
+int mira_api_avatars_list(mira_call *c) {
+  json_t *arr = json_array();
+  void *ud[2] = {c, arr};
+  char err[256];
+  int rc = c->store->ops->avatar_list(c->store, c->account_id, add_avatar, ud, err, sizeof err);
+  if (rc) {
+    json_decref(arr);
+    return mira_reply_rc(c, rc, err);
+  }
+  return mira_reply_json(c, 200, json_pack("{s:o}", "avatars", arr));
+}
+
+static int add_voice(void *ud, const mira_voice *v) {
+  char when[MIRA_ISO8601_SIZE];
+  mira_iso8601(v->created_at, when);
+  json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "id", v->id, "name", v->name, "createdAt", when,
+                        "language", v->language);
+  if (v->gender[0]) json_object_set_new(o, "gender", json_string(v->gender));
+  json_array_append_new(ud, o);
+  return 0;
+}
+
+/* Miraflow's documentation shows the voice list under "avatars"; clients
+ * written against either spelling must work, so both keys carry it. */
+int mira_api_voices_list(mira_call *c) {
+  json_t *arr = json_array();
+  char err[256];
+  int rc = c->store->ops->voice_list(c->store, c->account_id, add_voice, arr, err, sizeof err);
+  if (rc) {
+    json_decref(arr);
+    return mira_reply_rc(c, rc, err);
+  }
+  return mira_reply_json(c, 200, json_pack("{s:O,s:o}", "voices", arr, "avatars", arr));
+}

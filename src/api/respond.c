@@ -1,0 +1,84 @@
+/* JSON, error and file responses. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/error.h"
+
+static const char *reason(int status) {
+  switch (status) {
+  case 200: return "OK";
+  case 201: return "Created";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 409: return "Conflict";
+  case 413: return "Payload Too Large";
+  case 415: return "Unsupported Media Type";
+  case 422: return "Unprocessable Entity";
+  case 429: return "Too Many Requests";
+  case 503: return "Service Unavailable";
+  default: return status >= 500 ? "Internal Server Error" : "OK";
+  }
+}
+
+static int send_body(mira_call *c, int status, const char *type, size_t tlen, char *body, size_t len) {
+  h2o_req_t *req = c->req;
+  req->res.status = status;
+  req->res.reason = reason(status);
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, tlen);
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+  h2o_send_inline(req, body, len); /* copies the body into the request pool */
+  c->status = status;
+  return status;
+}
+
+int mira_reply_json(mira_call *c, int status, json_t *obj) {
+  char *s = json_dumps(obj, JSON_COMPACT);
+  json_decref(obj);
+  if (!s) return send_body(c, 500, H2O_STRLIT("application/json"),
+                           (char *)"{\"result\":\"error\",\"error\":\"out of memory\"}", 43);
+  send_body(c, status, H2O_STRLIT("application/json"), s, strlen(s));
+  free(s);
+  return status;
+}
+
+int mira_reply_error(mira_call *c, int status, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return mira_reply_json(c, status, json_pack("{s:s,s:s}", "result", "error", "error", msg));
+}
+
+int mira_reply_rc(mira_call *c, int rc, const char *msg) {
+  int status;
+  switch (rc) {
+  case MIRA_EINVAL: status = 400; break;
+  case MIRA_EAUTH: case MIRA_EEXPIRED: status = 401; break;
+  case MIRA_ENOENT: status = 404; break;
+  case MIRA_ETOOBIG: status = 413; break;
+  case MIRA_ETYPE: status = 415; break;
+  case MIRA_ECONFLICT: case MIRA_ESTATE: status = 422; break;
+  case MIRA_EBUSY: status = 503; break;
+  default: status = 500;
+  }
+  return mira_reply_error(c, status, "%s", msg && *msg ? msg : mira_strerror(rc));
+}
+
+int mira_reply_file(mira_call *c, const char *media_id, const char *content_type) {
+  char path[1400];
+  if (c->app->blob->ops->path(c->app->blob, media_id, path, sizeof path) != 0)
+    return mira_reply_error(c, 500, "the stored file for %s is missing", media_id);
+  h2o_req_t *req = c->req;
+  /* h2o_file_send handles Range, HEAD, If-Modified-Since and sendfile. */
+  h2o_iovec_t mime = h2o_strdup(&req->pool, content_type, SIZE_MAX);
+  if (h2o_file_send(req, 200, "OK", path, mime, 0) != 0)
+    return mira_reply_error(c, 500, "cannot open the stored file for %s", media_id);
+  c->status = 200;
+  return 200;
+}

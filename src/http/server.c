@@ -1,0 +1,237 @@
+/* h2o-based HTTP server: N event-loop threads on one SO_REUSEPORT port. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/log.h"
+
+#define LOOP_TICK_MS 100        /* how often a loop checks for shutdown */
+#define SHUTDOWN_DRAIN_MS 3000  /* in-flight responses get this long */
+#define LISTEN_BACKLOG 1024
+
+typedef struct loop_thread {
+  h2o_context_t ctx; /* first: on_req finds its thread by casting req->conn->ctx */
+  h2o_accept_ctx_t accept;
+  struct mira_http *server;
+  int index;
+  int fd;
+  h2o_evloop_t *loop;
+  h2o_socket_t *listener;
+  void *tdata;
+  pthread_t thread;
+  char err[256];
+  atomic_int ready; /* 1 ok, -1 failed */
+} loop_thread;
+
+typedef struct app_handler {
+  h2o_handler_t super;
+  struct mira_http *server;
+} app_handler;
+
+struct mira_http {
+  mira_http_config c;
+  h2o_globalconf_t config;
+  SSL_CTX *ssl;
+  loop_thread *threads;
+  int nthreads;
+  int port;
+  atomic_int stopping;
+};
+
+mira_http_config mira_http_default_config(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  mira_http_config c = {.listen = "127.0.0.1", .port = 8080, .threads = n > 0 ? (int)n : 1,
+                        .max_body = 64u << 20, .req_timeout_ms = 30000};
+  return c;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req) {
+  app_handler *h = (app_handler *)self;
+  loop_thread *t = (loop_thread *)req->conn->ctx;
+  h->server->c.handlers.on_req(t->tdata, req);
+  return 0;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err) {
+  if (err) return;
+  loop_thread *t = listener->data;
+  h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+  if (sock) h2o_accept(&t->accept, sock);
+}
+
+static int bind_socket(const mira_http_config *c, int *port, char *err, size_t errlen) {
+  struct sockaddr_in6 a6 = {0};
+  struct sockaddr_in a4 = {0};
+  int v6 = strchr(c->listen, ':') != NULL;
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+  if (fd < 0) return mira_err(err, errlen, MIRA_EIO, "socket: %s", strerror(errno));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  struct sockaddr *sa;
+  socklen_t len;
+  if (v6) {
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons((uint16_t)*port);
+    if (inet_pton(AF_INET6, c->listen, &a6.sin6_addr) != 1) goto bad_addr;
+    sa = (struct sockaddr *)&a6, len = sizeof a6;
+  } else {
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons((uint16_t)*port);
+    if (inet_pton(AF_INET, c->listen, &a4.sin_addr) != 1) goto bad_addr;
+    sa = (struct sockaddr *)&a4, len = sizeof a4;
+  }
+  if (bind(fd, sa, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+    int e = errno;
+    close(fd);
+    return mira_err(err, errlen, MIRA_EIO, "cannot listen on %s:%d: %s", c->listen, *port, strerror(e));
+  }
+  if (*port == 0 && getsockname(fd, sa, &len) == 0)
+    *port = ntohs(v6 ? a6.sin6_port : a4.sin_port);
+  return fd;
+bad_addr:
+  close(fd);
+  return mira_err(err, errlen, MIRA_EINVAL, "invalid listen address '%s'", c->listen);
+}
+
+static void drain(loop_thread *t) {
+  if (t->listener) {
+    h2o_socket_read_stop(t->listener);
+    h2o_socket_close(t->listener);
+    t->listener = NULL;
+  }
+  h2o_context_request_shutdown(&t->ctx);
+  for (int waited = 0; waited < SHUTDOWN_DRAIN_MS; waited += LOOP_TICK_MS)
+    h2o_evloop_run(t->loop, LOOP_TICK_MS);
+}
+
+static void *loop_main(void *arg) {
+  loop_thread *t = arg;
+  mira_http *s = t->server;
+  t->loop = h2o_evloop_create();
+  h2o_context_init(&t->ctx, t->loop, &s->config);
+  t->accept.ctx = &t->ctx;
+  t->accept.hosts = s->config.hosts;
+  t->accept.ssl_ctx = s->ssl;
+  t->tdata = s->c.handlers.thread_init(s->c.handlers.app, t->index, t->err, sizeof t->err);
+  if (!t->tdata) {
+    atomic_store(&t->ready, -1);
+    return NULL;
+  }
+  t->listener = h2o_evloop_socket_create(t->loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
+  t->listener->data = t;
+  h2o_socket_read_start(t->listener, on_accept);
+  atomic_store(&t->ready, 1);
+  while (!atomic_load(&s->stopping)) h2o_evloop_run(t->loop, LOOP_TICK_MS);
+  drain(t);
+  s->c.handlers.thread_fini(t->tdata);
+  return NULL;
+}
+
+static int setup_tls(mira_http *s, char *err, size_t errlen) {
+  if (!s->c.tls_cert && !s->c.tls_key) return 0;
+  if (!s->c.tls_cert || !s->c.tls_key)
+    return mira_err(err, errlen, MIRA_EINVAL, "--tls-cert and --tls-key must be given together");
+  s->ssl = SSL_CTX_new(TLS_server_method());
+  SSL_CTX_set_min_proto_version(s->ssl, TLS1_2_VERSION);
+  if (SSL_CTX_use_certificate_chain_file(s->ssl, s->c.tls_cert) != 1 ||
+      SSL_CTX_use_PrivateKey_file(s->ssl, s->c.tls_key, SSL_FILETYPE_PEM) != 1) {
+    char e[200];
+    ERR_error_string_n(ERR_get_error(), e, sizeof e);
+    return mira_err(err, errlen, MIRA_EINVAL, "cannot load TLS certificate/key: %s", e);
+  }
+  h2o_ssl_register_alpn_protocols(s->ssl, h2o_http2_alpn_protocols);
+  return 0;
+}
+
+static void setup_h2o(mira_http *s) {
+  h2o_config_init(&s->config);
+  s->config.max_request_entity_size = s->c.max_body;
+  s->config.http1.req_timeout = s->c.req_timeout_ms;
+  s->config.http2.idle_timeout = s->c.req_timeout_ms;
+  s->config.handshake_timeout = 10000;
+  s->config.server_name = h2o_iovec_init(H2O_STRLIT("mira/" MIRA_VERSION));
+  h2o_hostconf_t *host = h2o_config_register_host(&s->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+  h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+  app_handler *h = (app_handler *)h2o_create_handler(path, sizeof *h);
+  h->super.on_req = on_req;
+  h->server = s;
+}
+
+static void free_server(mira_http *s) {
+  for (int i = 0; s->threads && i < s->nthreads; i++)
+    if (s->threads[i].fd > 0) close(s->threads[i].fd);
+  if (s->ssl) SSL_CTX_free(s->ssl);
+  free(s->threads);
+  free(s);
+}
+
+static int start_threads(mira_http *s, char *err, size_t errlen) {
+  for (int i = 0; i < s->nthreads; i++) {
+    loop_thread *t = &s->threads[i];
+    t->server = s;
+    t->index = i;
+    int port = s->port;
+    t->fd = bind_socket(&s->c, &port, err, errlen);
+    if (t->fd < 0) return t->fd;
+    s->port = port; /* threads after the first reuse the port the first got */
+  }
+  for (int i = 0; i < s->nthreads; i++) {
+    loop_thread *t = &s->threads[i];
+    pthread_create(&t->thread, NULL, loop_main, t);
+    while (atomic_load(&t->ready) == 0) usleep(1000);
+    if (atomic_load(&t->ready) < 0) {
+      mira_err(err, errlen, MIRA_EIO, "http thread %d: %s", i, t->err);
+      atomic_store(&s->stopping, 1);
+      for (int k = 0; k <= i; k++) pthread_join(s->threads[k].thread, NULL);
+      return MIRA_EIO;
+    }
+  }
+  return 0;
+}
+
+int mira_http_start(mira_http **out, const mira_http_config *c, char *err, size_t errlen) {
+  *out = NULL;
+  mira_http *s = calloc(1, sizeof *s);
+  if (!s) return MIRA_ENOMEM;
+  s->c = *c;
+  s->port = c->port;
+  s->nthreads = c->threads > 0 ? c->threads : 1;
+  s->threads = calloc((size_t)s->nthreads, sizeof *s->threads);
+  int rc = s->threads ? setup_tls(s, err, errlen) : MIRA_ENOMEM;
+  if (rc == 0) {
+    setup_h2o(s);
+    rc = start_threads(s, err, errlen);
+  }
+  if (rc) {
+    free_server(s);
+    return rc;
+  }
+  MIRA_LOGI("http", "listening on %s://%s:%d with %d threads", s->ssl ? "https" : "http",
+            c->listen, s->port, s->nthreads);
+  *out = s;
+  return 0;
+}
+
+int mira_http_port(const mira_http *s) { return s->port; }
+
+void mira_http_stop(mira_http *s) {
+  if (!s) return;
+  atomic_store(&s->stopping, 1);
+  for (int i = 0; i < s->nthreads; i++) pthread_join(s->threads[i].thread, NULL);
+  for (int i = 0; i < s->nthreads; i++) s->threads[i].fd = -1; /* closed with the listener */
+  free_server(s);
+}
