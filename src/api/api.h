@@ -114,7 +114,14 @@ typedef struct mira_call {
   mira_multipart_part parts[MIRA_MAX_PARTS];
   size_t nparts;
   int status;                   /* response status, for logs and metrics */
+  int route;                    /* index in mira_routes, or MIRA_METRIC_MAX_ROUTES */
+  uint64_t t0;                  /* start, monotonic ns */
+  int deferred;                 /* the handler offloaded work and will reply later */
 } mira_call;
+
+/* Records metrics and the access-log line for a finished call. Dispatch does
+ * it for ordinary handlers; a deferred handler calls it when it replies. */
+void mira_call_finish(mira_call *c);
 
 typedef int (*mira_handler_fn)(mira_call *c);
 

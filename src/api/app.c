@@ -159,31 +159,30 @@ static int rate_limit(mira_call *c) {
 
 static int parse_body(mira_call *c);
 
-static void log_request(mira_call *c, const char *path, size_t plen, uint64_t us) {
+void mira_call_finish(mira_call *c) {
+  uint64_t us = (mira_mono_ns() - c->t0) / 1000;
+  mira_metrics_observe(&c->app->metrics, c->route, c->status, us);
   if (!c->app->c.access_log) return;
   MIRA_LOGI("http", "%.*s %.*s %d %.1fms%s%s", (int)c->req->method.len, c->req->method.base,
-            (int)plen, path, c->status, us / 1000.0, c->account_id[0] ? " account=" : "",
-            c->account_id);
+            (int)c->req->path_normalized.len, c->req->path_normalized.base, c->status, us / 1000.0,
+            c->account_id[0] ? " account=" : "", c->account_id);
 }
 
 static void on_req(void *ud, h2o_req_t *req) {
   mira_api_thread *t = ud;
-  uint64_t t0 = mira_mono_ns();
-  mira_call c = {.req = req, .t = t, .app = t->app, .store = t->store};
+  mira_call c = {.req = req, .t = t, .app = t->app, .store = t->store, .t0 = mira_mono_ns(),
+                 .route = MIRA_METRIC_MAX_ROUTES};
   const char *path = req->path_normalized.base;
   size_t plen = req->path_normalized.len;
-  int route = MIRA_METRIC_MAX_ROUTES;
-  if (find_route(&c, path, plen, &route) == 0) {
-    const mira_route *r = &mira_routes[route];
+  if (find_route(&c, path, plen, &c.route) == 0) {
+    const mira_route *r = &mira_routes[c.route];
     int rc = 0;
     if (!(r->flags & MIRA_ROUTE_PUBLIC)) rc = authenticate(&c);
     if (rc == 0 && !(r->flags & MIRA_ROUTE_PUBLIC)) rc = rate_limit(&c);
     if (rc == 0 && (r->flags & MIRA_ROUTE_BODY)) rc = parse_body(&c);
     if (rc == 0) r->fn(&c);
   }
-  uint64_t us = (mira_mono_ns() - t0) / 1000;
-  mira_metrics_observe(&c.app->metrics, route, c.status, us);
-  log_request(&c, path, plen, us);
+  if (!c.deferred) mira_call_finish(&c);
   json_decref(c.body);
 }
 

@@ -1,7 +1,11 @@
 /* Media: the three-step upload (initialize -> signed PUT -> finalize),
  * multipart uploads on create endpoints, and signed downloads. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "api/handlers.h"
@@ -21,12 +25,13 @@ void mira_download_url(mira_call *c, const char *media_id, char *out, size_t out
   snprintf(out, outlen, "%s%s?%s", c->app->public_url, path, q);
 }
 
+/* Path parameter i as an id, or "" when it cannot be one (then lookups 404). */
 static void param_id(mira_call *c, int i, char out[MIRA_ID_SIZE]) {
-  size_t n = c->params.len[i] < MIRA_ID_LEN + 1 ? c->params.len[i] : MIRA_ID_LEN + 1;
-  char tmp[MIRA_ID_SIZE + 1];
-  memcpy(tmp, c->params.v[i], n);
-  tmp[n] = 0;
-  snprintf(out, MIRA_ID_SIZE, "%s", mira_id_valid(tmp) ? tmp : "");
+  out[0] = 0;
+  if (c->params.len[i] != MIRA_ID_LEN) return;
+  memcpy(out, c->params.v[i], MIRA_ID_LEN);
+  out[MIRA_ID_LEN] = 0;
+  if (!mira_id_valid(out)) out[0] = 0;
 }
 
 /* POST /api/media/initialize {fileName, contentType, fileSize} */
@@ -76,6 +81,77 @@ static int check_put_type(mira_call *c, const mira_media *m) {
                           m->content_type);
 }
 
+/* ---- the PUT's durable write, off the loop thread ---- */
+
+typedef struct upload_task {
+  mira_call call;            /* copy; its req is valid only if done() gets one */
+  char id[MIRA_ID_SIZE];
+  char tmp[1200];
+  mira_media_state from;
+  int64_t size;
+  int rc;
+  char err[256];
+} upload_task;
+
+static void upload_work(void *arg) { /* I/O thread: fsync, rename, fsync dir */
+  upload_task *u = arg;
+  mira_blob *b = u->call.app->blob;
+  u->rc = b->ops->put_file(b, u->id, u->tmp, u->err, sizeof u->err);
+  if (u->rc) unlink(u->tmp);
+}
+
+static void upload_done(h2o_req_t *req, void *arg) { /* loop thread */
+  upload_task *u = arg;
+  mira_call *c = &u->call;
+  if (u->rc == 0)
+    u->rc = c->store->ops->media_set_state(c->store, u->id, u->from, MIRA_MEDIA_UPLOADED, u->size, u->err, sizeof u->err);
+  if (req) {
+    if (u->rc) mira_reply_rc(c, u->rc, u->err);
+    else mira_reply_json(c, 200, json_pack("{s:b}", "success", 1));
+    mira_call_finish(c);
+  }
+  free(u);
+}
+
+/* Writes the body to a temp file here (page cache, fast) and leaves the
+ * fsync and rename to the I/O pool, so a big upload never stalls the loop. */
+static int upload_commit(mira_call *c, const mira_media *m, size_t len) {
+  upload_task *u = calloc(1, sizeof *u);
+  if (!u) return mira_reply_error(c, 500, "out of memory");
+  u->call = *c;
+  u->call.body = NULL;
+  memcpy(u->id, m->id, MIRA_ID_SIZE);
+  u->from = m->state;
+  u->size = (int64_t)len;
+  uint8_t rnd[8];
+  char hex[17];
+  mira_random_bytes(rnd, sizeof rnd);
+  mira_hex(rnd, sizeof rnd, hex);
+  snprintf(u->tmp, sizeof u->tmp, "%s/upload-%s-%s", c->app->blob->ops->tmp_dir(c->app->blob), m->id, hex);
+  int fd = open(u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  size_t done = 0;
+  while (fd >= 0 && done < len) {
+    ssize_t w = write(fd, c->req->entity.base + done, len - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    done += (size_t)w;
+  }
+  int saved = errno;
+  if (fd >= 0) close(fd);
+  if (fd < 0 || done < len) {
+    unlink(u->tmp);
+    free(u);
+    return mira_reply_error(c, 500, "cannot store the upload: %s", strerror(saved));
+  }
+  if (mira_http_offload(c->req, upload_work, upload_done, u) != 0) {
+    unlink(u->tmp);
+    free(u);
+    return mira_reply_error(c, 500, "out of memory");
+  }
+  c->deferred = 1;
+  return 0;
+}
+
 /* PUT /api/media/{id}/upload?expires=..&sig=.. — authorised by the signature. */
 int mira_api_media_upload(mira_call *c) {
   char id[MIRA_ID_SIZE], err[256];
@@ -99,10 +175,7 @@ int mira_api_media_upload(mira_call *c) {
     return mira_reply_error(c, 413, "received %zu bytes but fileSize was declared as %lld", got, (long long)m.size);
   if ((int64_t)got < m.size)
     return mira_reply_error(c, 400, "received %zu bytes but fileSize was declared as %lld", got, (long long)m.size);
-  rc = c->app->blob->ops->put(c->app->blob, id, req->entity.base, got, err, sizeof err);
-  if (rc == 0) rc = c->store->ops->media_set_state(c->store, id, m.state, MIRA_MEDIA_UPLOADED, (int64_t)got, err, sizeof err);
-  if (rc) return mira_reply_rc(c, rc, err);
-  return mira_reply_json(c, 200, json_pack("{s:b}", "success", 1));
+  return upload_commit(c, &m, got);
 }
 
 /* POST /api/media/finalize {mediaId} */

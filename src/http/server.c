@@ -24,6 +24,8 @@
 
 typedef struct loop_thread {
   h2o_context_t ctx; /* first: on_req finds its thread by casting req->conn->ctx */
+  h2o_multithread_queue_t *queue;
+  h2o_multithread_receiver_t done_receiver; /* completed offload tasks */
   h2o_accept_ctx_t accept;
   struct mira_http *server;
   int index;
@@ -41,8 +43,32 @@ typedef struct app_handler {
   struct mira_http *server;
 } app_handler;
 
+/* One piece of blocking work. `guard` lives in the request's pool: when h2o
+ * disposes the request (client gone), the guard's dispose clears task->req.
+ * Both that and completion run on the loop thread, so no lock is needed. */
+typedef struct offload_task {
+  h2o_multithread_message_t msg; /* first: the receiver casts messages back */
+  struct offload_task *next;
+  loop_thread *loop;
+  h2o_req_t *req;
+  struct offload_task **guard;
+  mira_offload_fn work;
+  mira_offload_done_fn done;
+  void *arg;
+} offload_task;
+
+typedef struct io_pool {
+  pthread_t *threads;
+  int n;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  offload_task *head, *tail;
+  int stop;
+} io_pool;
+
 struct mira_http {
   mira_http_config c;
+  io_pool io;
   h2o_globalconf_t config;
   SSL_CTX *ssl;
   loop_thread *threads;
@@ -54,7 +80,7 @@ struct mira_http {
 mira_http_config mira_http_default_config(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   mira_http_config c = {.listen = "127.0.0.1", .port = 8080, .threads = n > 0 ? (int)n : 1,
-                        .max_body = 64u << 20, .req_timeout_ms = 30000};
+                        .max_body = 64u << 20, .req_timeout_ms = 30000, .io_threads = 2};
   return c;
 }
 
@@ -107,6 +133,75 @@ bad_addr:
   return mira_err(err, errlen, MIRA_EINVAL, "invalid listen address '%s'", c->listen);
 }
 
+/* ---- offload: blocking work on the I/O pool, completion on the loop ---- */
+
+static void guard_dispose(void *p) {
+  offload_task **guard = p;
+  if (*guard) (*guard)->req = NULL;
+}
+
+static void on_offload_done(h2o_multithread_receiver_t *r, h2o_linklist_t *messages) {
+  while (!h2o_linklist_is_empty(messages)) {
+    offload_task *task = (offload_task *)messages->next;
+    h2o_linklist_unlink(&task->msg.link);
+    if (task->req) *task->guard = NULL;
+    task->done(task->req, task->arg);
+    free(task);
+  }
+}
+
+static void *io_main(void *arg) {
+  io_pool *io = arg;
+  for (;;) {
+    pthread_mutex_lock(&io->mu);
+    while (!io->head && !io->stop) pthread_cond_wait(&io->cv, &io->mu);
+    offload_task *task = io->head;
+    if (task) io->head = task->next;
+    if (!io->head) io->tail = NULL;
+    pthread_mutex_unlock(&io->mu);
+    if (!task) return NULL; /* stopping and drained */
+    task->work(task->arg);
+    h2o_multithread_send_message(&task->loop->done_receiver, &task->msg);
+  }
+}
+
+int mira_http_offload(h2o_req_t *req, mira_offload_fn work, mira_offload_done_fn done, void *arg) {
+  loop_thread *t = (loop_thread *)req->conn->ctx;
+  io_pool *io = &t->server->io;
+  offload_task *task = calloc(1, sizeof *task);
+  if (!task) return MIRA_ENOMEM;
+  task->loop = t, task->req = req, task->work = work, task->done = done, task->arg = arg;
+  task->guard = h2o_mem_alloc_shared(&req->pool, sizeof *task->guard, guard_dispose);
+  *task->guard = task;
+  pthread_mutex_lock(&io->mu);
+  if (io->tail) io->tail->next = task;
+  else io->head = task;
+  io->tail = task;
+  pthread_cond_signal(&io->cv);
+  pthread_mutex_unlock(&io->mu);
+  return 0;
+}
+
+static void io_start(io_pool *io, int n) {
+  pthread_mutex_init(&io->mu, NULL);
+  pthread_cond_init(&io->cv, NULL);
+  io->n = n > 0 ? n : 1;
+  io->threads = calloc((size_t)io->n, sizeof *io->threads);
+  for (int i = 0; io->threads && i < io->n; i++) pthread_create(&io->threads[i], NULL, io_main, io);
+}
+
+/* Runs after the loops stopped: queued work still completes (an upload's
+ * fsync must not be cut short), its completions are simply not delivered. */
+static void io_stop(io_pool *io) {
+  pthread_mutex_lock(&io->mu);
+  io->stop = 1;
+  pthread_cond_broadcast(&io->cv);
+  pthread_mutex_unlock(&io->mu);
+  for (int i = 0; io->threads && i < io->n; i++) pthread_join(io->threads[i], NULL);
+  free(io->threads);
+  io->threads = NULL;
+}
+
 static void drain(loop_thread *t) {
   if (t->listener) {
     h2o_socket_read_stop(t->listener);
@@ -123,6 +218,8 @@ static void *loop_main(void *arg) {
   mira_http *s = t->server;
   t->loop = h2o_evloop_create();
   h2o_context_init(&t->ctx, t->loop, &s->config);
+  t->queue = h2o_multithread_create_queue(t->loop);
+  h2o_multithread_register_receiver(t->queue, &t->done_receiver, on_offload_done);
   t->accept.ctx = &t->ctx;
   t->accept.hosts = s->config.hosts;
   t->accept.ssl_ctx = s->ssl;
@@ -138,6 +235,8 @@ static void *loop_main(void *arg) {
   while (!atomic_load(&s->stopping)) h2o_evloop_run(t->loop, LOOP_TICK_MS);
   drain(t);
   s->c.handlers.thread_fini(t->tdata);
+  /* The queue stays: I/O threads finishing late work may still post to it.
+   * The process is exiting, so it is not worth a second shutdown phase. */
   return NULL;
 }
 
@@ -214,7 +313,9 @@ int mira_http_start(mira_http **out, const mira_http_config *c, char *err, size_
   int rc = s->threads ? setup_tls(s, err, errlen) : MIRA_ENOMEM;
   if (rc == 0) {
     setup_h2o(s);
+    io_start(&s->io, c->io_threads);
     rc = start_threads(s, err, errlen);
+    if (rc) io_stop(&s->io);
   }
   if (rc) {
     free_server(s);
@@ -232,6 +333,7 @@ void mira_http_stop(mira_http *s) {
   if (!s) return;
   atomic_store(&s->stopping, 1);
   for (int i = 0; i < s->nthreads; i++) pthread_join(s->threads[i].thread, NULL);
+  io_stop(&s->io);
   for (int i = 0; i < s->nthreads; i++) s->threads[i].fd = -1; /* closed with the listener */
   free_server(s);
 }

@@ -41,6 +41,7 @@ typedef struct mira_http_config {
   size_t max_body;           /* largest request body h2o will buffer */
   uint64_t req_timeout_ms;   /* idle/slow request timeout, default 30000 */
   const char *tls_cert, *tls_key; /* PEM files; both or neither */
+  int io_threads;            /* blocking-work pool (fsync, big copies), default 2 */
   mira_http_handlers handlers;
 } mira_http_config;
 
@@ -49,6 +50,14 @@ mira_http_config mira_http_default_config(void);
 /* Binds, starts the loop threads. Returns 0 or MIRA_E* (port in use, bad
  * certificate, ...) with a message; nothing is left running on failure. */
 int mira_http_start(mira_http **out, const mira_http_config *c, char *err, size_t errlen);
+
+/* Runs `work(arg)` on the I/O thread pool, then `done(req, arg)` back on the
+ * request's loop thread. If the client went away meanwhile, done gets
+ * req == NULL (and must only free arg). work must not touch req: copy what it
+ * needs into arg first. Returns 0, or MIRA_ENOMEM (then nothing is called). */
+typedef void (*mira_offload_fn)(void *arg);
+typedef void (*mira_offload_done_fn)(h2o_req_t *req, void *arg);
+int mira_http_offload(h2o_req_t *req, mira_offload_fn work, mira_offload_done_fn done, void *arg);
 
 /* The port actually bound (useful with port 0). */
 int mira_http_port(const mira_http *s);

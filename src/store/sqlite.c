@@ -118,15 +118,16 @@ static const char *const migrations[SCHEMA_VERSION] = {
 
 /* ---- statements ---------------------------------------------------------- */
 
-#define AVATAR_COLS \
+#define AVATAR_COLS                                                                                \
   "id,IFNULL(account_id,''),name,voice_id,image_media_id,preview_media_id,is_photo,created_at"
 #define VOICE_COLS "id,IFNULL(account_id,''),name,language,gender,engine,engine_params,created_at"
 #define MEDIA_COLS "id,account_id,file_name,content_type,size,state,created_at,upload_expires_at"
-#define JOB_COLS                                                                   \
-  "id,account_id,kind,status,progress,name,avatar_id,params,error,attempts,"     \
-  "lease_owner,lease_expires_at,result_media_id,duration_ms,created_at,updated_at," \
+#define JOB_COLS                                                                                   \
+  "id,account_id,kind,status,progress,name,avatar_id,params,error,attempts,"                       \
+  "lease_owner,lease_expires_at,result_media_id,duration_ms,created_at,updated_at,"                \
   "started_at,finished_at"
 
+/* clang-format off */
 enum {
   Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
   Q_ACCOUNT_GET, Q_ACCOUNT_ADD,
@@ -140,6 +141,7 @@ enum {
   Q_CHECK,
   Q_COUNT
 };
+/* clang-format on */
 
 static const char *const sql[Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -158,12 +160,14 @@ static const char *const sql[Q_COUNT] = {
     [Q_KEY_FIND] = "SELECT id,id=?1 FROM api_keys WHERE id=?1 OR prefix=?1"
                    " ORDER BY id=?1 DESC LIMIT 2",
     [Q_KEY_REVOKE] = "UPDATE api_keys SET revoked_at=?2 WHERE id=?1 AND revoked_at=0",
-    [Q_AVATAR_ADD] = "INSERT INTO avatars(id,account_id,name,voice_id,image_media_id,"
-                     "preview_media_id,is_photo,created_at) VALUES(?1,NULLIF(?2,''),?3,?4,?5,?6,?7,?8)",
+    [Q_AVATAR_ADD] =
+        "INSERT INTO avatars(id,account_id,name,voice_id,image_media_id,"
+        "preview_media_id,is_photo,created_at) VALUES(?1,NULLIF(?2,''),?3,?4,?5,?6,?7,?8)",
     [Q_AVATAR_GET] = "SELECT " AVATAR_COLS " FROM avatars WHERE id=?1"
                      " AND (?2 IS NULL OR account_id IS NULL OR account_id=?2)",
-    [Q_AVATAR_LIST] = "SELECT " AVATAR_COLS " FROM avatars WHERE account_id IS NULL OR account_id=?1"
-                      " ORDER BY account_id IS NOT NULL,created_at,rowid",
+    [Q_AVATAR_LIST] =
+        "SELECT " AVATAR_COLS " FROM avatars WHERE account_id IS NULL OR account_id=?1"
+        " ORDER BY account_id IS NOT NULL,created_at,rowid",
     [Q_VOICE_ADD] = "INSERT INTO voices(id,account_id,name,language,gender,engine,engine_params,"
                     "created_at) VALUES(?1,NULLIF(?2,''),?3,?4,?5,?6,?7,?8)",
     [Q_VOICE_GET] = "SELECT " VOICE_COLS " FROM voices WHERE id=?1"
@@ -171,11 +175,13 @@ static const char *const sql[Q_COUNT] = {
     [Q_VOICE_LIST] = "SELECT " VOICE_COLS " FROM voices WHERE account_id IS NULL OR account_id=?1"
                      " ORDER BY account_id IS NOT NULL,created_at,rowid",
     [Q_MEDIA_ADD] = "INSERT INTO media(" MEDIA_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-    [Q_MEDIA_GET] = "SELECT " MEDIA_COLS " FROM media WHERE id=?1 AND (?2 IS NULL OR account_id=?2)",
+    [Q_MEDIA_GET] =
+        "SELECT " MEDIA_COLS " FROM media WHERE id=?1 AND (?2 IS NULL OR account_id=?2)",
     [Q_MEDIA_SET] = "UPDATE media SET state=?3, size=CASE WHEN ?4>=0 THEN ?4 ELSE size END"
                     " WHERE id=?1 AND state=?2",
     [Q_MEDIA_STATE] = "SELECT state FROM media WHERE id=?1",
-    [Q_IDEM_GET] = "SELECT body_hash,job_id,created_at FROM idempotency WHERE account_id=?1 AND key=?2",
+    [Q_IDEM_GET] =
+        "SELECT body_hash,job_id,created_at FROM idempotency WHERE account_id=?1 AND key=?2",
     [Q_IDEM_PUT] = "INSERT OR REPLACE INTO idempotency(account_id,key,body_hash,job_id,created_at)"
                    " VALUES(?1,?2,?3,?4,?5)",
     [Q_JOB_ADD] = "INSERT INTO jobs(id,account_id,kind,status,name,avatar_id,params,created_at,"
@@ -184,9 +190,10 @@ static const char *const sql[Q_COUNT] = {
     [Q_JOB_STATE] = "SELECT status,lease_owner FROM jobs WHERE id=?1",
     /* Listings resume after (?1 created_at, ?2 rowid) of the previous batch;
      * `created_at <= ?1` is there so the index range starts at the cursor. */
-    [Q_JOB_LIST] = "SELECT " JOB_COLS ",rowid FROM jobs WHERE account_id=?3 AND kind=?4 AND status=?5"
-                   " AND created_at<=?1 AND (created_at<?1 OR rowid<?2)"
-                   " ORDER BY created_at DESC,rowid DESC LIMIT " XSTR(JOB_BATCH),
+    [Q_JOB_LIST] =
+        "SELECT " JOB_COLS ",rowid FROM jobs WHERE account_id=?3 AND kind=?4 AND status=?5"
+        " AND created_at<=?1 AND (created_at<?1 OR rowid<?2)"
+        " ORDER BY created_at DESC,rowid DESC LIMIT " XSTR(JOB_BATCH),
     [Q_JOB_WORKING] = "SELECT " JOB_COLS ",rowid FROM jobs WHERE status=1"
                       " AND created_at>=?1 AND (created_at>?1 OR rowid>?2)"
                       " ORDER BY created_at,rowid LIMIT " XSTR(JOB_BATCH),
@@ -200,9 +207,10 @@ static const char *const sql[Q_COUNT] = {
                    " (SELECT id,attempts,created_at,rowid AS r FROM jobs WHERE status=1"
                    "  AND lease_expires_at<?1 ORDER BY created_at,rowid LIMIT 1)"
                    " ORDER BY created_at,r LIMIT 1",
-    [Q_JOB_LEASE] = "UPDATE jobs SET status=1,progress=0,lease_owner=?2,lease_expires_at=?3,"
-                    "attempts=attempts+1,started_at=CASE WHEN started_at=0 THEN ?4 ELSE started_at END,"
-                    "updated_at=?4 WHERE id=?1 RETURNING " JOB_COLS,
+    [Q_JOB_LEASE] =
+        "UPDATE jobs SET status=1,progress=0,lease_owner=?2,lease_expires_at=?3,"
+        "attempts=attempts+1,started_at=CASE WHEN started_at=0 THEN ?4 ELSE started_at END,"
+        "updated_at=?4 WHERE id=?1 RETURNING " JOB_COLS,
     [Q_JOB_GIVE_UP] = "UPDATE jobs SET status=3,error=?2,lease_owner='',lease_expires_at=0,"
                       "finished_at=?3,updated_at=?3 WHERE id=?1",
     [Q_JOB_BEAT] = "UPDATE jobs SET lease_expires_at=?3,"
@@ -252,12 +260,15 @@ static void scopy(char *dst, size_t cap, const char *src) {
  * fails on SQLITE_TOOBIG/NOMEM, which leaves the parameter NULL, and the
  * columns written are NOT NULL, so the step then fails with an error. */
 static void bt(sqlite3_stmt *st, int i, const char *v) {
-  if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(st, i);
+  if (v)
+    sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, i);
 }
 
 /* A fixed-size struct field, which the caller may not have terminated. */
-#define BF(st, i, field) sqlite3_bind_text(st, i, field, (int)fit(field, sizeof(field)), SQLITE_STATIC)
+#define BF(st, i, field)                                                                           \
+  sqlite3_bind_text(st, i, field, (int)fit(field, sizeof(field)), SQLITE_STATIC)
 
 static void bi(sqlite3_stmt *st, int i, int64_t v) { sqlite3_bind_int64(st, i, v); }
 
@@ -270,7 +281,9 @@ static int arg(const char *v, size_t cap, const char *what, char *err, size_t er
   return 0;
 }
 
-static int64_t add_ms(int64_t now, int64_t ms) { return ms > INT64_MAX - now ? INT64_MAX : now + ms; }
+static int64_t add_ms(int64_t now, int64_t ms) {
+  return ms > INT64_MAX - now ? INT64_MAX : now + ms;
+}
 
 static int dberr(sq *s, int rc, const char *what, char *err, size_t errlen) {
   int code = MIRA_EIO;
@@ -282,7 +295,7 @@ static int dberr(sq *s, int rc, const char *what, char *err, size_t errlen) {
   case SQLITE_CONSTRAINT:
     /* duplicate id/name/hash vs. a dangling reference or bad enum value */
     code = rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE ? MIRA_EEXIST
-                                                                              : MIRA_EINVAL;
+                                                                                : MIRA_EINVAL;
     break;
   }
   return mira_err(err, errlen, code, "%s: %s", what, sqlite3_errmsg(s->db));
@@ -301,7 +314,7 @@ static sqlite3_stmt *q(sq *s, int which) {
 /* Steps a statement to the end (a write); resets it. 0 or MIRA_E*. */
 static int run(sq *s, sqlite3_stmt *st, const char *what, char *err, size_t errlen) {
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) continue; /* RETURNING rows */
   int r = rc == SQLITE_DONE ? 0 : dberr(s, rc, what, err, errlen);
   sqlite3_reset(st);
   return r;
@@ -339,7 +352,9 @@ typedef int (*read_fn)(sqlite3_stmt *st, void *rec);
  * out through the scratch record tmp, so out is only written on success. */
 static int get_rec(sq *s, int which, const char *id, const char *account_id, read_fn rd, void *tmp,
                    void *out, size_t size, const char *what, char *err, size_t errlen) {
-  int r = arg(id, MIRA_ID_SIZE, what, err, errlen);
+  char label[32];
+  snprintf(label, sizeof label, "%s id", what);
+  int r = arg(id, MIRA_ID_SIZE, label, err, errlen);
   if (r) return r;
   if (!out) return mira_err(err, errlen, MIRA_EINVAL, "get %s: out is NULL", what);
   sqlite3_stmt *st = q(s, which);
@@ -550,8 +565,8 @@ static int sq_open(mira_store **out, const char *dsn, char *err, size_t errlen) 
   sq *s = calloc(1, sizeof *s);
   if (!s) return mira_err(err, errlen, MIRA_ENOMEM, "open: out of memory");
   s->base.ops = &mira_store_sqlite;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-              SQLITE_OPEN_EXRESCODE;
+  int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   int rc = sqlite3_open_v2(dsn, &s->db, flags, NULL);
   int r = 0;
   if (rc != SQLITE_OK)
@@ -585,8 +600,8 @@ static int account_find(sq *s, const char *name, char out_id[MIRA_ID_SIZE], char
   return 0;
 }
 
-static int account_ensure(mira_store *store, const char *name, char out_id[MIRA_ID_SIZE],
-                          char *err, size_t errlen) {
+static int account_ensure(mira_store *store, const char *name, char out_id[MIRA_ID_SIZE], char *err,
+                          size_t errlen) {
   sq *s = S(store);
   int r = arg(name, MIRA_NAME_SIZE, "account name", err, errlen);
   if (r) return r;
@@ -715,7 +730,8 @@ static int avatar_insert(mira_store *store, const mira_avatar *a, char *err, siz
 static int avatar_get(mira_store *store, const char *id, const char *account_id, mira_avatar *out,
                       char *err, size_t errlen) {
   mira_avatar a;
-  return get_rec(S(store), Q_AVATAR_GET, id, account_id, read_avatar, &a, out, sizeof a, "avatar", err, errlen);
+  return get_rec(S(store), Q_AVATAR_GET, id, account_id, read_avatar, &a, out, sizeof a, "avatar",
+                 err, errlen);
 }
 
 static int avatar_list(mira_store *store, const char *account_id, mira_avatar_cb cb, void *ud,
@@ -726,8 +742,8 @@ static int avatar_list(mira_store *store, const char *account_id, mira_avatar_cb
   bt(st, 1, account_id);
   void *buf;
   size_t n;
-  int r = collect(s, st, sizeof(mira_avatar), read_avatar, SIZE_MAX, &buf, &n, NULL,
-                  "list avatars", err, errlen);
+  int r = collect(s, st, sizeof(mira_avatar), read_avatar, SIZE_MAX, &buf, &n, NULL, "list avatars",
+                  err, errlen);
   const mira_avatar *a = buf;
   for (size_t i = 0; r == 0 && i < n; i++) r = cb(ud, &a[i]);
   free(buf);
@@ -754,7 +770,8 @@ static int voice_insert(mira_store *store, const mira_voice *v, char *err, size_
 static int voice_get(mira_store *store, const char *id, const char *account_id, mira_voice *out,
                      char *err, size_t errlen) {
   mira_voice v;
-  return get_rec(S(store), Q_VOICE_GET, id, account_id, read_voice, &v, out, sizeof v, "voice", err, errlen);
+  return get_rec(S(store), Q_VOICE_GET, id, account_id, read_voice, &v, out, sizeof v, "voice", err,
+                 errlen);
 }
 
 static int voice_list(mira_store *store, const char *account_id, mira_voice_cb cb, void *ud,
@@ -803,7 +820,8 @@ static int media_insert(mira_store *store, const mira_media *m, char *err, size_
 static int media_get(mira_store *store, const char *id, const char *account_id, mira_media *out,
                      char *err, size_t errlen) {
   mira_media m;
-  return get_rec(S(store), Q_MEDIA_GET, id, account_id, read_media, &m, out, sizeof m, "media", err, errlen);
+  return get_rec(S(store), Q_MEDIA_GET, id, account_id, read_media, &m, out, sizeof m, "media", err,
+                 errlen);
 }
 
 /* Why a media_set_state update matched nothing: missing or in another state. */
@@ -871,7 +889,8 @@ static int idem_check(sq *s, mira_job *job, const char *key, const char *hash, i
   bt(st, 2, key);
   int r = row(s, st, "idempotency lookup", err, errlen);
   if (r <= 0) return r;
-  int same = strcmp((const char *)sqlite3_column_text(st, 0), hash) == 0;
+  const char *stored = (const char *)sqlite3_column_text(st, 0); /* NULL only on OOM */
+  int same = stored && strcmp(stored, hash) == 0;
   char orig[MIRA_ID_SIZE];
   COL(st, 1, orig);
   int64_t at = sqlite3_column_int64(st, 2);
@@ -968,8 +987,7 @@ static int job_list(mira_store *store, const char *account_id, mira_job_kind kin
   return list_jobs(S(store), Q_JOB_LIST, account_id, kind, status, INT64_MAX, cb, ud, err, errlen);
 }
 
-static int job_list_working(mira_store *store, mira_job_cb cb, void *ud, char *err,
-                            size_t errlen) {
+static int job_list_working(mira_store *store, mira_job_cb cb, void *ud, char *err, size_t errlen) {
   if (!cb) return mira_err(err, errlen, MIRA_EINVAL, "job_list_working: callback is NULL");
   return list_jobs(S(store), Q_JOB_WORKING, NULL, 0, 0, INT64_MIN, cb, ud, err, errlen);
 }
@@ -1027,16 +1045,19 @@ static int job_claim(mira_store *store, const char *owner, int64_t lease_ms, int
   mira_job job;
   int r = arg(owner, OWNER_SIZE, "lease owner", err, errlen);
   if (!r && (lease_ms <= 0 || max_attempts < 1))
-    r = mira_err(err, errlen, MIRA_EINVAL, "job_claim: lease_ms %lld and max_attempts %d must be > 0",
-                 (long long)lease_ms, max_attempts);
+    r = mira_err(err, errlen, MIRA_EINVAL,
+                 "job_claim: lease_ms %lld and max_attempts %d must be > 0", (long long)lease_ms,
+                 max_attempts);
   if (!r && !out) r = mira_err(err, errlen, MIRA_EINVAL, "job_claim: out is NULL");
   if (r || (r = begin(s, err, errlen))) return r;
   r = claim_next(s, owner, lease_ms, max_attempts, &job, err, errlen);
   int leased = r == 0;
   /* Commit on ENOENT too: jobs given up on along the way stay FAILED. */
   r = end(s, r == 0 || r == MIRA_ENOENT, r, err, errlen);
-  if (r == 0) *out = job;
-  else if (leased) free(job.params);
+  if (r == 0)
+    *out = job;
+  else if (leased)
+    free(job.params);
   return r;
 }
 

@@ -43,10 +43,8 @@ const char *mira_job_kind_name(mira_job_kind k) {
 
 const char *mira_job_status_name(mira_job_status s) {
   static const char *const names[MIRA_JOB_STATUS_COUNT] = {
-      [MIRA_JOB_STARTED] = "inference_started",
-      [MIRA_JOB_WORKING] = "inference_working",
-      [MIRA_JOB_COMPLETE] = "inference_complete",
-      [MIRA_JOB_FAILED] = "inference_failed",
+      [MIRA_JOB_STARTED] = "inference_started",   [MIRA_JOB_WORKING] = "inference_working",
+      [MIRA_JOB_COMPLETE] = "inference_complete", [MIRA_JOB_FAILED] = "inference_failed",
       [MIRA_JOB_ERROR] = "inference_error",
   };
   return (int)s >= 0 && s < MIRA_JOB_STATUS_COUNT ? names[s] : "unknown";
