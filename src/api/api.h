@@ -117,6 +117,14 @@ typedef struct mira_call {
   int route;                    /* index in mira_routes, or MIRA_METRIC_MAX_ROUTES */
   uint64_t t0;                  /* start, monotonic ns */
   int deferred;                 /* the handler offloaded work and will reply later */
+  /* Detached calls run on an I/O thread and must not touch req: they read
+   * a copy of the body and headers, and replies are buffered in out_body
+   * until the loop thread sends them. */
+  int detached;
+  char *out_body;
+  size_t out_len;
+  size_t nhdrs;
+  h2o_iovec_t (*hdrs)[2];       /* lowercase name, value */
 } mira_call;
 
 /* Records metrics and the access-log line for a finished call. Dispatch does
@@ -127,7 +135,8 @@ typedef int (*mira_handler_fn)(mira_call *c);
 
 enum {
   MIRA_ROUTE_PUBLIC = 0x1,  /* no API key (health, metrics, docs, signed URLs) */
-  MIRA_ROUTE_BODY = 0x2     /* parse a JSON or multipart body into c->body */
+  MIRA_ROUTE_BODY = 0x2,    /* parse a JSON or multipart body into c->body */
+  MIRA_ROUTE_OFFLOAD = 0x4  /* run on the I/O pool: it writes (fsync) or copies big files */
 };
 
 typedef struct mira_route {
@@ -148,6 +157,8 @@ int mira_reply_error(mira_call *c, int status, const char *fmt, ...) __attribute
 /* Maps a store/blob MIRA_E* code to an HTTP status and replies with msg. */
 int mira_reply_rc(mira_call *c, int rc, const char *msg);
 int mira_reply_file(mira_call *c, const char *media_id, const char *content_type);
+/* Sends the JSON reply a detached call buffered (loop thread). */
+int mira_reply_buffered(mira_call *c);
 
 /* ---- request fields (api/fields.c); on a bad field they reply 400 naming
  * it and return -1; 0 when absent (optional) or present and valid, 1 when
@@ -171,6 +182,8 @@ void mira_download_url(mira_call *c, const char *media_id, char *out, size_t out
  * fresh ids, and on failure (or an idempotent replay) the media are removed. */
 int mira_create_job(mira_call *c, mira_job_kind kind, const char *name, const char *avatar_id,
                     json_t *params, char uploaded[][MIRA_ID_SIZE], char digests[][65], int nuploaded);
+/* Removes media stored earlier in this request (record and bytes). */
+void mira_discard_media(mira_call *c, char ids[][MIRA_ID_SIZE], int n);
 /* Stores an uploaded multipart file as a READY medium after sniffing it;
  * `want_image` 1: must be an image, 0: must be audio. Replies on error (-1). */
 int mira_store_upload(mira_call *c, const mira_multipart_part *p, int want_image,

@@ -158,6 +158,7 @@ static int rate_limit(mira_call *c) {
 }
 
 static int parse_body(mira_call *c);
+static int run_detached(mira_call *c, const mira_route *r);
 
 void mira_call_finish(mira_call *c) {
   uint64_t us = (mira_mono_ns() - c->t0) / 1000;
@@ -180,14 +181,104 @@ static void on_req(void *ud, h2o_req_t *req) {
     if (!(r->flags & MIRA_ROUTE_PUBLIC)) rc = authenticate(&c);
     if (rc == 0 && !(r->flags & MIRA_ROUTE_PUBLIC)) rc = rate_limit(&c);
     if (rc == 0 && (r->flags & MIRA_ROUTE_BODY)) rc = parse_body(&c);
-    if (rc == 0) r->fn(&c);
+    if (rc == 0 && (r->flags & MIRA_ROUTE_OFFLOAD)) run_detached(&c, r);
+    else if (rc == 0) r->fn(&c);
   }
   if (!c.deferred) mira_call_finish(&c);
   json_decref(c.body);
 }
 
 mira_http_handlers mira_api_handlers(mira_app *app) {
-  return (mira_http_handlers){thread_init, thread_fini, on_req, app};
+  /* I/O threads need the same per-thread state: a store handle of their own. */
+  return (mira_http_handlers){thread_init, thread_fini, on_req, app, thread_init, thread_fini};
+}
+
+/* ---- detached calls: the whole handler on the I/O pool ---- */
+
+typedef struct detached {
+  mira_call c;
+  const mira_route *r;
+  char *entity;
+} detached;
+
+static void detached_free(detached *d) {
+  json_decref(d->c.body);
+  free(d->c.out_body);
+  free(d->c.hdrs);
+  free(d->entity);
+  free(d);
+}
+
+/* Copies every request header into one block, so the I/O thread never reads
+ * the request (which h2o frees if the client disconnects). */
+static int copy_headers(mira_call *c) {
+  h2o_headers_t *h = &c->req->headers;
+  size_t bytes = h->size * sizeof *c->hdrs;
+  for (size_t i = 0; i < h->size; i++) bytes += h->entries[i].name->len + h->entries[i].value.len;
+  c->hdrs = malloc(bytes ? bytes : 1);
+  if (!c->hdrs) return -1;
+  char *p = (char *)(c->hdrs + h->size);
+  for (size_t i = 0; i < h->size; i++) {
+    h2o_iovec_t n = *h->entries[i].name, v = h->entries[i].value;
+    memcpy(p, n.base, n.len), c->hdrs[i][0] = h2o_iovec_init(p, n.len), p += n.len;
+    memcpy(p, v.base, v.len), c->hdrs[i][1] = h2o_iovec_init(p, v.len), p += v.len;
+  }
+  c->nhdrs = h->size;
+  return 0;
+}
+
+static const char *rebase(const char *p, const char *from, const char *to) {
+  return p ? to + (p - from) : NULL;
+}
+
+static void detached_work(void *iodata, void *arg) {
+  detached *d = arg;
+  mira_api_thread *io = iodata;
+  d->c.t = io;
+  d->c.store = io->store;
+  d->r->fn(&d->c);
+}
+
+static void detached_done(h2o_req_t *req, void *arg) {
+  detached *d = arg;
+  if (req) {
+    mira_reply_buffered(&d->c);
+    mira_call_finish(&d->c);
+  }
+  detached_free(d);
+}
+
+static int run_detached(mira_call *c, const mira_route *r) {
+  detached *d = calloc(1, sizeof *d);
+  h2o_iovec_t e = c->req->entity;
+  if (!d || !(d->entity = malloc(e.len ? e.len : 1))) {
+    free(d);
+    return mira_reply_error(c, 500, "out of memory");
+  }
+  memcpy(d->entity, e.base, e.len);
+  d->c = *c;
+  d->r = r;
+  for (size_t i = 0; i < c->nparts; i++) {
+    mira_multipart_part *p = &d->c.parts[i];
+    p->name = rebase(p->name, e.base, d->entity);
+    p->filename = rebase(p->filename, e.base, d->entity);
+    p->content_type = rebase(p->content_type, e.base, d->entity);
+    p->data = rebase(p->data, e.base, d->entity);
+  }
+  if (copy_headers(&d->c) != 0) {
+    d->c.body = NULL;
+    detached_free(d);
+    return mira_reply_error(c, 500, "out of memory");
+  }
+  d->c.detached = 1;
+  if (mira_http_offload(c->req, detached_work, detached_done, d) != 0) {
+    d->c.body = NULL;
+    detached_free(d);
+    return mira_reply_error(c, 500, "out of memory");
+  }
+  c->body = NULL; /* now owned by d */
+  c->deferred = 1;
+  return 0;
 }
 
 /* ---- bodies ---- */

@@ -120,7 +120,7 @@ static int upload_images(mira_call *c, const mira_multipart_part **files, int n,
                          char digests[][65]) {
   for (int i = 0; i < n; i++) {
     if (mira_store_upload(c, files[i], 1, ids[i], digests[i]) < 0) {
-      for (int k = 0; k < i; k++) c->app->blob->ops->remove(c->app->blob, ids[k], NULL, 0);
+      mira_discard_media(c, ids, i);
       return -1;
     }
   }

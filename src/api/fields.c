@@ -91,9 +91,16 @@ int mira_query_param(mira_call *c, const char *name, char *out, size_t outlen) {
 }
 
 int mira_header(mira_call *c, const char *name, char *out, size_t outlen) {
-  ssize_t i = h2o_find_header_by_str(&c->req->headers, name, strlen(name), -1);
-  if (i < 0) return 0;
-  h2o_iovec_t v = c->req->headers.entries[i].value;
+  h2o_iovec_t v = {NULL, 0};
+  if (c->detached) {
+    for (size_t k = 0; k < c->nhdrs && !v.base; k++)
+      if (h2o_memis(c->hdrs[k][0].base, c->hdrs[k][0].len, name, strlen(name))) v = c->hdrs[k][1];
+    if (!v.base) return 0;
+  } else {
+    ssize_t i = h2o_find_header_by_str(&c->req->headers, name, strlen(name), -1);
+    if (i < 0) return 0;
+    v = c->req->headers.entries[i].value;
+  }
   size_t n = v.len < outlen ? v.len : outlen - 1;
   memcpy(out, v.base, n);
   out[n] = 0;

@@ -12,8 +12,11 @@
 
 #define IDEMPOTENCY_KEY_MAX 255
 
-static void remove_media(mira_call *c, char ids[][MIRA_ID_SIZE], int n) {
-  for (int i = 0; i < n; i++) c->app->blob->ops->remove(c->app->blob, ids[i], NULL, 0);
+void mira_discard_media(mira_call *c, char ids[][MIRA_ID_SIZE], int n) {
+  for (int i = 0; i < n; i++) {
+    c->store->ops->media_delete(c->store, ids[i], c->account_id, NULL, 0);
+    c->app->blob->ops->remove(c->app->blob, ids[i], NULL, 0);
+  }
 }
 
 /* sha256(kind, name, avatar, params) with every uploaded media id replaced by
@@ -51,7 +54,7 @@ int mira_create_job(mira_call *c, mira_job_kind kind, const char *name, const ch
   char idem[IDEMPOTENCY_KEY_MAX + 2] = "", hash[MIRA_SHA256_HEX_SIZE], err[256];
   int has_idem = mira_header(c, "idempotency-key", idem, sizeof idem);
   if (has_idem && (idem[0] == 0 || strlen(idem) > IDEMPOTENCY_KEY_MAX)) {
-    remove_media(c, cleanup, ncleanup);
+    mira_discard_media(c, cleanup, ncleanup);
     json_decref(params);
     return mira_reply_error(c, 400, "Idempotency-Key must be 1 to %d characters", IDEMPOTENCY_KEY_MAX);
   }
@@ -71,11 +74,11 @@ int mira_create_job(mira_call *c, mira_job_kind kind, const char *name, const ch
   memcpy(id, job.id, MIRA_ID_SIZE);
   mira_job_clear(&job);
   if (rc == MIRA_EEXIST && has_idem) {
-    remove_media(c, cleanup, ncleanup); /* the original request's files serve the job */
+    mira_discard_media(c, cleanup, ncleanup); /* the original request's files serve the job */
     return reply_job_id(c, id);
   }
   if (rc) {
-    remove_media(c, cleanup, ncleanup);
+    mira_discard_media(c, cleanup, ncleanup);
     if (rc == MIRA_ECONFLICT)
       return mira_reply_error(c, 422, "Idempotency-Key '%s' was already used with a different request", idem);
     return mira_reply_rc(c, rc, err);

@@ -93,7 +93,7 @@ typedef struct upload_task {
   char err[256];
 } upload_task;
 
-static void upload_work(void *arg) { /* I/O thread: fsync, rename, fsync dir */
+static void upload_work(void *iodata, void *arg) { /* I/O thread: fsync, rename, fsync dir */
   upload_task *u = arg;
   mira_blob *b = u->call.app->blob;
   u->rc = b->ops->put_file(b, u->id, u->tmp, u->err, sizeof u->err);

@@ -26,14 +26,27 @@ static const char *reason(int status) {
 }
 
 static int send_body(mira_call *c, int status, const char *type, size_t tlen, char *body, size_t len) {
+  c->status = status;
+  if (c->detached) { /* buffered: the loop thread sends it (mira_reply_buffered) */
+    free(c->out_body);
+    c->out_body = malloc(len ? len : 1);
+    if (c->out_body) memcpy(c->out_body, body, len);
+    c->out_len = c->out_body ? len : 0;
+    return status;
+  }
   h2o_req_t *req = c->req;
   req->res.status = status;
   req->res.reason = reason(status);
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, tlen);
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
   h2o_send_inline(req, body, len); /* copies the body into the request pool */
-  c->status = status;
   return status;
+}
+
+int mira_reply_buffered(mira_call *c) {
+  c->detached = 0;
+  if (!c->out_body) return mira_reply_error(c, 500, "the request produced no response");
+  return send_body(c, c->status, H2O_STRLIT("application/json"), c->out_body, c->out_len);
 }
 
 int mira_reply_json(mira_call *c, int status, json_t *obj) {

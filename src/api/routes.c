@@ -4,22 +4,23 @@
 
 #define PUB MIRA_ROUTE_PUBLIC
 #define BODY MIRA_ROUTE_BODY
+#define WRITE (MIRA_ROUTE_BODY | MIRA_ROUTE_OFFLOAD) /* writes and fsyncs: off the loop */
 
 const mira_route mira_routes[] = {
     {"GET", "/api/avatars", mira_api_avatars_list, 0, "List stock and own avatars"},
     {"GET", "/api/voices", mira_api_voices_list, 0, "List stock and own voices"},
     {"GET", "/api/videos", mira_api_videos_list, 0, "List completed videos"},
-    {"POST", "/api/video/create", mira_api_video_create, BODY, "Create a talking-avatar video job"},
+    {"POST", "/api/video/create", mira_api_video_create, WRITE, "Create a talking-avatar video job"},
     {"GET", "/api/video/{id}", mira_api_video_get, 0, "Completed video metadata with a signed download URL"},
     {"GET", "/api/video/{id}/download", mira_api_video_download, 0, "Download a completed video (MP4, Range)"},
     {"GET", "/api/video/{id}/status", mira_api_video_status, 0, "Status and progress of a job"},
-    {"POST", "/api/image/generate", mira_api_image_generate, BODY, "Create a text-to-image job"},
-    {"POST", "/api/image/edit", mira_api_image_edit, BODY, "Create an image editing job"},
-    {"POST", "/api/image/inpaint", mira_api_image_inpaint, BODY, "Create an inpainting job"},
+    {"POST", "/api/image/generate", mira_api_image_generate, WRITE, "Create a text-to-image job"},
+    {"POST", "/api/image/edit", mira_api_image_edit, WRITE, "Create an image editing job"},
+    {"POST", "/api/image/inpaint", mira_api_image_inpaint, WRITE, "Create an inpainting job"},
     {"GET", "/api/image/{id}", mira_api_job_lookup, 0, "Status or result of any job"},
-    {"POST", "/api/media/initialize", mira_api_media_initialize, BODY, "Start an upload: get a signed upload URL"},
+    {"POST", "/api/media/initialize", mira_api_media_initialize, WRITE, "Start an upload: get a signed upload URL"},
     {"PUT", "/api/media/{id}/upload", mira_api_media_upload, PUB, "Upload the bytes (signed URL, no API key)"},
-    {"POST", "/api/media/finalize", mira_api_media_finalize, BODY, "Validate an uploaded file and make it usable"},
+    {"POST", "/api/media/finalize", mira_api_media_finalize, WRITE, "Validate an uploaded file and make it usable"},
     {"GET", "/files/{id}", mira_api_file_download, PUB, "Download a file by signed URL (no API key, Range)"},
     {"GET", "/api/openapi.json", mira_api_openapi, PUB, "This API as an OpenAPI 3 document"},
     {"GET", "/healthz", mira_api_healthz, PUB, "Liveness and database check"},

@@ -57,8 +57,15 @@ typedef struct offload_task {
   void *arg;
 } offload_task;
 
+typedef struct io_thread {
+  struct io_pool *pool;
+  pthread_t thread;
+  void *data;
+} io_thread;
+
 typedef struct io_pool {
-  pthread_t *threads;
+  mira_http_handlers *h;
+  io_thread *threads;
   int n;
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -151,7 +158,8 @@ static void on_offload_done(h2o_multithread_receiver_t *r, h2o_linklist_t *messa
 }
 
 static void *io_main(void *arg) {
-  io_pool *io = arg;
+  io_thread *self = arg;
+  io_pool *io = self->pool;
   for (;;) {
     pthread_mutex_lock(&io->mu);
     while (!io->head && !io->stop) pthread_cond_wait(&io->cv, &io->mu);
@@ -160,7 +168,7 @@ static void *io_main(void *arg) {
     if (!io->head) io->tail = NULL;
     pthread_mutex_unlock(&io->mu);
     if (!task) return NULL; /* stopping and drained */
-    task->work(task->arg);
+    task->work(self->data, task->arg);
     h2o_multithread_send_message(&task->loop->done_receiver, &task->msg);
   }
 }
@@ -182,22 +190,35 @@ int mira_http_offload(h2o_req_t *req, mira_offload_fn work, mira_offload_done_fn
   return 0;
 }
 
-static void io_start(io_pool *io, int n) {
+static int io_start(io_pool *io, mira_http_handlers *h, int n, char *err, size_t errlen) {
   pthread_mutex_init(&io->mu, NULL);
   pthread_cond_init(&io->cv, NULL);
+  io->h = h;
   io->n = n > 0 ? n : 1;
   io->threads = calloc((size_t)io->n, sizeof *io->threads);
-  for (int i = 0; io->threads && i < io->n; i++) pthread_create(&io->threads[i], NULL, io_main, io);
+  if (!io->threads) return MIRA_ENOMEM;
+  for (int i = 0; i < io->n; i++) {
+    io->threads[i].pool = io;
+    if (h->io_init && !(io->threads[i].data = h->io_init(h->app, i, err, errlen))) {
+      io->n = i;
+      return MIRA_EIO;
+    }
+  }
+  for (int i = 0; i < io->n; i++) pthread_create(&io->threads[i].thread, NULL, io_main, &io->threads[i]);
+  return 0;
 }
 
 /* Runs after the loops stopped: queued work still completes (an upload's
  * fsync must not be cut short), its completions are simply not delivered. */
-static void io_stop(io_pool *io) {
+static void io_stop(io_pool *io, int started) {
   pthread_mutex_lock(&io->mu);
   io->stop = 1;
   pthread_cond_broadcast(&io->cv);
   pthread_mutex_unlock(&io->mu);
-  for (int i = 0; io->threads && i < io->n; i++) pthread_join(io->threads[i], NULL);
+  for (int i = 0; io->threads && i < io->n; i++) {
+    if (started) pthread_join(io->threads[i].thread, NULL);
+    if (io->h->io_fini) io->h->io_fini(io->threads[i].data);
+  }
   free(io->threads);
   io->threads = NULL;
 }
@@ -313,9 +334,12 @@ int mira_http_start(mira_http **out, const mira_http_config *c, char *err, size_
   int rc = s->threads ? setup_tls(s, err, errlen) : MIRA_ENOMEM;
   if (rc == 0) {
     setup_h2o(s);
-    io_start(&s->io, c->io_threads);
+    rc = io_start(&s->io, &s->c.handlers, c->io_threads, err, errlen);
+    if (rc) io_stop(&s->io, 0);
+  }
+  if (rc == 0) {
     rc = start_threads(s, err, errlen);
-    if (rc) io_stop(&s->io);
+    if (rc) io_stop(&s->io, 1);
   }
   if (rc) {
     free_server(s);
@@ -333,7 +357,7 @@ void mira_http_stop(mira_http *s) {
   if (!s) return;
   atomic_store(&s->stopping, 1);
   for (int i = 0; i < s->nthreads; i++) pthread_join(s->threads[i].thread, NULL);
-  io_stop(&s->io);
+  io_stop(&s->io, 1);
   for (int i = 0; i < s->nthreads; i++) s->threads[i].fd = -1; /* closed with the listener */
   free_server(s);
 }

@@ -32,6 +32,9 @@ typedef struct mira_http_handlers {
   /* Must produce a response (h2o_send_inline, h2o_file_send, ...). */
   void (*on_req)(void *tdata, h2o_req_t *req);
   void *app;
+  /* Optional, per I/O pool thread: data handed to offloaded work. */
+  void *(*io_init)(void *app, int index, char *err, size_t errlen);
+  void (*io_fini)(void *iodata);
 } mira_http_handlers;
 
 typedef struct mira_http_config {
@@ -51,11 +54,12 @@ mira_http_config mira_http_default_config(void);
  * certificate, ...) with a message; nothing is left running on failure. */
 int mira_http_start(mira_http **out, const mira_http_config *c, char *err, size_t errlen);
 
-/* Runs `work(arg)` on the I/O thread pool, then `done(req, arg)` back on the
- * request's loop thread. If the client went away meanwhile, done gets
+/* Runs `work(iodata, arg)` on the I/O thread pool (iodata: what io_init
+ * returned for that thread), then `done(req, arg)` back on the request's loop
+ * thread. If the client went away meanwhile, done gets
  * req == NULL (and must only free arg). work must not touch req: copy what it
  * needs into arg first. Returns 0, or MIRA_ENOMEM (then nothing is called). */
-typedef void (*mira_offload_fn)(void *arg);
+typedef void (*mira_offload_fn)(void *iodata, void *arg);
 typedef void (*mira_offload_done_fn)(h2o_req_t *req, void *arg);
 int mira_http_offload(h2o_req_t *req, mira_offload_fn work, mira_offload_done_fn done, void *arg);
 

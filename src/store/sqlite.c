@@ -134,7 +134,7 @@ enum {
   Q_KEY_ADD, Q_KEY_LOOKUP, Q_KEY_LIST, Q_KEY_FIND, Q_KEY_REVOKE,
   Q_AVATAR_ADD, Q_AVATAR_GET, Q_AVATAR_LIST,
   Q_VOICE_ADD, Q_VOICE_GET, Q_VOICE_LIST,
-  Q_MEDIA_ADD, Q_MEDIA_GET, Q_MEDIA_SET, Q_MEDIA_STATE,
+  Q_MEDIA_ADD, Q_MEDIA_GET, Q_MEDIA_SET, Q_MEDIA_STATE, Q_MEDIA_DEL,
   Q_IDEM_GET, Q_IDEM_PUT,
   Q_JOB_ADD, Q_JOB_GET, Q_JOB_STATE, Q_JOB_LIST, Q_JOB_WORKING, Q_JOB_COUNT,
   Q_JOB_NEXT, Q_JOB_LEASE, Q_JOB_GIVE_UP, Q_JOB_BEAT, Q_JOB_FINISH, Q_JOB_REQUEUE,
@@ -180,6 +180,7 @@ static const char *const sql[Q_COUNT] = {
     [Q_MEDIA_SET] = "UPDATE media SET state=?3, size=CASE WHEN ?4>=0 THEN ?4 ELSE size END"
                     " WHERE id=?1 AND state=?2",
     [Q_MEDIA_STATE] = "SELECT state FROM media WHERE id=?1",
+    [Q_MEDIA_DEL] = "DELETE FROM media WHERE id=?1 AND (?2 IS NULL OR account_id=?2)",
     [Q_IDEM_GET] =
         "SELECT body_hash,job_id,created_at FROM idempotency WHERE account_id=?1 AND key=?2",
     [Q_IDEM_PUT] = "INSERT OR REPLACE INTO idempotency(account_id,key,body_hash,job_id,created_at)"
@@ -854,6 +855,20 @@ static int media_set_state(mira_store *store, const char *id, mira_media_state f
   return end(s, r == 0, r, err, errlen);
 }
 
+static int media_delete(mira_store *store, const char *id, const char *account_id, char *err,
+                        size_t errlen) {
+  sq *s = S(store);
+  int r = arg(id, MIRA_ID_SIZE, "media id", err, errlen);
+  if (r) return r;
+  sqlite3_stmt *st = q(s, Q_MEDIA_DEL);
+  bt(st, 1, id);
+  if (account_id) bt(st, 2, account_id);
+  else sqlite3_bind_null(st, 2);
+  r = run(s, st, "delete media", err, errlen);
+  if (!r && sqlite3_changes(s->db) == 0) r = mira_err(err, errlen, MIRA_ENOENT, "media %s not found", id);
+  return r;
+}
+
 /* ---- jobs ------------------------------------------------------------------------ */
 
 /* Marks a job inserted a moment ago as the database has it. */
@@ -1184,6 +1199,7 @@ const mira_store_ops mira_store_sqlite = {
     .media_insert = media_insert,
     .media_get = media_get,
     .media_set_state = media_set_state,
+    .media_delete = media_delete,
     .job_insert = job_insert,
     .job_get = job_get,
     .job_list = job_list,

@@ -210,6 +210,9 @@ typedef struct mira_store_ops {
   int (*job_count)(mira_store *, int64_t counts[MIRA_JOB_STATUS_COUNT], char *err, size_t errlen);
   /* Runs PRAGMA integrity_check (or the backend's equivalent). 0 if ok. */
   int (*check)(mira_store *, char *err, size_t errlen);
+  /* Deletes a medium record (account_id NULL: any account); the caller
+   * removes its blob. MIRA_ENOENT if none. */
+  int (*media_delete)(mira_store *, const char *id, const char *account_id, char *err, size_t errlen);
 } mira_store_ops;
 
 struct mira_store {
