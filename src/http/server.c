@@ -20,6 +20,7 @@
 
 #define LOOP_TICK_MS 100        /* how often a loop checks for shutdown */
 #define SHUTDOWN_DRAIN_MS 3000  /* in-flight responses get this long */
+#define DRAIN_TICK_MS 20
 #define LISTEN_BACKLOG 1024
 
 typedef struct loop_thread {
@@ -230,8 +231,12 @@ static void drain(loop_thread *t) {
     t->listener = NULL;
   }
   h2o_context_request_shutdown(&t->ctx);
-  for (int waited = 0; waited < SHUTDOWN_DRAIN_MS; waited += LOOP_TICK_MS)
-    h2o_evloop_run(t->loop, LOOP_TICK_MS);
+  /* h2o closes idle keep-alive connections on shutdown; busy ones finish
+   * their response first. Stop waiting when none is left. */
+  for (int waited = 0; waited < SHUTDOWN_DRAIN_MS; waited += DRAIN_TICK_MS) {
+    if (h2o_linklist_is_empty(&t->ctx.http1._conns) && h2o_linklist_is_empty(&t->ctx.http2._conns)) break;
+    h2o_evloop_run(t->loop, DRAIN_TICK_MS);
+  }
 }
 
 static void *loop_main(void *arg) {
