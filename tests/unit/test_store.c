@@ -388,6 +388,17 @@ static void test_media(mira_store *st, const char *alice, const char *bob) {
   mira_id_new(m.id);
   strcpy(m.account_id, "cnosuchaccountnosuchaccou");
   CHECK_INT("store-4.7", o->media_insert(st, &m, err, sizeof err), MIRA_EINVAL);
+
+  /* store-4.8: media_delete is scoped to the owner (issue 2: discarded uploads). */
+  mira_media d = got;
+  mira_id_new(d.id);
+  strcpy(d.account_id, alice);
+  CHECK_INT("store-4.8", o->media_insert(st, &d, err, sizeof err), 0);
+  CHECK_INT("store-4.8", o->media_delete(st, d.id, bob, err, sizeof err), MIRA_ENOENT);
+  CHECK_INT("store-4.8", o->media_get(st, d.id, alice, &got, err, sizeof err), 0);
+  CHECK_INT("store-4.8", o->media_delete(st, d.id, alice, err, sizeof err), 0);
+  CHECK_INT("store-4.8", o->media_get(st, d.id, NULL, &got, err, sizeof err), MIRA_ENOENT);
+  CHECK_INT("store-4.8", o->media_delete(st, d.id, NULL, err, sizeof err), MIRA_ENOENT);
 }
 
 /* ---- store-5: jobs and idempotency ---------------------------------------------------- */
