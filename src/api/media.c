@@ -34,6 +34,20 @@ static void param_id(mira_call *c, int i, char out[MIRA_ID_SIZE]) {
   if (!mira_id_valid(out)) out[0] = 0;
 }
 
+/* Verifies the signed link this request came with: PREFIX{id}SUFFIX. */
+static int check_signature(mira_call *c, const char *method, const char *prefix, const char *suffix,
+                           const char *what) {
+  h2o_req_t *req = c->req;
+  const char *q = req->query_at == SIZE_MAX ? "" : req->path.base + req->query_at + 1;
+  size_t qlen = req->query_at == SIZE_MAX ? 0 : req->path.len - req->query_at - 1;
+  char path[128], err[256];
+  snprintf(path, sizeof path, "%s%.*s%s", prefix, (int)c->params.len[0], c->params.v[0], suffix);
+  int rc = mira_signed_check(c->app->secret, MIRA_SECRET_LEN, method, path, q, qlen, mira_now_ms() / 1000,
+                             err, sizeof err);
+  if (rc) return mira_reply_error(c, 401, "%s URL rejected: %s", what, err);
+  return 0;
+}
+
 /* POST /api/media/initialize {fileName, contentType, fileSize} */
 int mira_api_media_initialize(mira_call *c) {
   const char *name, *type;
@@ -157,14 +171,9 @@ int mira_api_media_upload(mira_call *c) {
   char id[MIRA_ID_SIZE], err[256];
   param_id(c, 0, id);
   h2o_req_t *req = c->req;
-  const char *q = req->query_at == SIZE_MAX ? "" : req->path.base + req->query_at + 1;
-  size_t qlen = req->query_at == SIZE_MAX ? 0 : req->path.len - req->query_at - 1;
-  char path[64];
-  snprintf(path, sizeof path, "/api/media/%.*s/upload", (int)c->params.len[0], c->params.v[0]);
-  int rc = mira_signed_check(c->app->secret, MIRA_SECRET_LEN, "PUT", path, q, qlen, mira_now_ms() / 1000,
-                             err, sizeof err);
-  if (rc) return mira_reply_error(c, 401, "upload URL rejected: %s", err);
+  if (check_signature(c, "PUT", "/api/media/", "/upload", "upload")) return c->status;
   mira_media m;
+  int rc;
   rc = c->store->ops->media_get(c->store, id, NULL, &m, err, sizeof err);
   if (rc) return mira_reply_rc(c, rc, err);
   if (m.state == MIRA_MEDIA_READY)
@@ -208,16 +217,11 @@ int mira_api_media_finalize(mira_call *c) {
 
 /* GET /files/{id}?expires=..&sig=.. — what downloadUrl points at; no key. */
 int mira_api_file_download(mira_call *c) {
-  char id[MIRA_ID_SIZE], err[256], path[64];
+  char id[MIRA_ID_SIZE], err[256];
   param_id(c, 0, id);
-  h2o_req_t *req = c->req;
-  const char *q = req->query_at == SIZE_MAX ? "" : req->path.base + req->query_at + 1;
-  size_t qlen = req->query_at == SIZE_MAX ? 0 : req->path.len - req->query_at - 1;
-  snprintf(path, sizeof path, "/files/%.*s", (int)c->params.len[0], c->params.v[0]);
-  int rc = mira_signed_check(c->app->secret, MIRA_SECRET_LEN, "GET", path, q, qlen, mira_now_ms() / 1000,
-                             err, sizeof err);
-  if (rc) return mira_reply_error(c, 401, "download URL rejected: %s", err);
+  if (check_signature(c, "GET", "/files/", "", "download")) return c->status;
   mira_media m;
+  int rc;
   rc = c->store->ops->media_get(c->store, id, NULL, &m, err, sizeof err);
   if (rc == 0 && m.state != MIRA_MEDIA_READY) rc = MIRA_ENOENT;
   if (rc) return mira_reply_error(c, 404, "file %s not found", id);

@@ -158,8 +158,10 @@ def validate_with_node(src, doc_path):
         r = subprocess.run([node, "-e", script, module, doc_path], capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
         return False, "swagger-parser did not finish within 120 s"
-    out = (r.stdout + r.stderr).strip()
-    return r.returncode == 0, out
+    lines = (r.stdout + r.stderr).strip().splitlines()
+    if len(lines) > 40:  # one bad schema can repeat through every $ref to it
+        lines = lines[:40] + ["... (%d more lines)" % (len(lines) - 40)]
+    return r.returncode == 0, "\n".join(lines)
 
 
 def fmt_ops(ops):
