@@ -13,6 +13,14 @@ static json_t *field(mira_call *c, const char *name) {
   return json_is_null(v) ? NULL : v;
 }
 
+/* Limits are in characters, as people count them, not bytes (jansson has
+ * already rejected invalid UTF-8). */
+static size_t utf8_chars(const char *s, size_t n) {
+  size_t chars = 0;
+  for (size_t i = 0; i < n; i++) chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return chars;
+}
+
 int mira_field_string(mira_call *c, const char *name, int required, size_t maxlen, const char **out) {
   json_t *v = field(c, name);
   *out = NULL;
@@ -22,8 +30,9 @@ int mira_field_string(mira_call *c, const char *name, int required, size_t maxle
   size_t n = json_string_length(v);
   if (strlen(s) != n) return mira_reply_error(c, 400, "field '%s' contains a NUL character", name), -1;
   if (required && n == 0) return mira_reply_error(c, 400, "field '%s' must not be empty", name), -1;
-  if (maxlen && n > maxlen)
-    return mira_reply_error(c, 400, "field '%s' is %zu characters long; the limit is %zu", name, n, maxlen), -1;
+  size_t chars = utf8_chars(s, n);
+  if (maxlen && chars > maxlen)
+    return mira_reply_error(c, 400, "field '%s' is %zu characters long; the limit is %zu", name, chars, maxlen), -1;
   *out = s;
   return 1;
 }

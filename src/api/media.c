@@ -224,7 +224,8 @@ int mira_api_file_download(mira_call *c) {
   int rc;
   rc = c->store->ops->media_get(c->store, id, NULL, &m, err, sizeof err);
   if (rc == 0 && m.state != MIRA_MEDIA_READY) rc = MIRA_ENOENT;
-  if (rc) return mira_reply_error(c, 404, "file %s not found", id);
+  if (rc == MIRA_ENOENT) return mira_reply_error(c, 404, "file %s not found", id);
+  if (rc) return mira_reply_rc(c, rc, err);
   return mira_reply_file(c, id, m.content_type);
 }
 

@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "core/error.h"
+#include "http/filesend.h"
 
 static const char *reason(int status) {
   switch (status) {
@@ -88,10 +89,9 @@ int mira_reply_file(mira_call *c, const char *media_id, const char *content_type
   if (c->app->blob->ops->path(c->app->blob, media_id, path, sizeof path) != 0)
     return mira_reply_error(c, 500, "the stored file for %s is missing", media_id);
   h2o_req_t *req = c->req;
-  /* h2o_file_send handles Range, HEAD, If-Modified-Since and sendfile. */
   h2o_iovec_t mime = h2o_strdup(&req->pool, content_type, SIZE_MAX);
-  if (h2o_file_send(req, 200, "OK", path, mime, 0) != 0)
+  if (mira_file_send(req, path, mime) != 0)
     return mira_reply_error(c, 500, "cannot open the stored file for %s", media_id);
-  c->status = 200;
-  return 200;
+  c->status = req->res.status;
+  return c->status;
 }

@@ -345,6 +345,23 @@ def http_request(base, method, target, *, key=None, bearer=None, json=_MISSING, 
         conn.close()
 
 
+def raw_exchange(port, data, timeout=10):
+    """Sends raw bytes on a fresh connection and returns everything read until
+    the server closes it (send Connection: close)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        out = []
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out.append(chunk)
+        return b"".join(out)
+    finally:
+        s.close()
+
+
 def free_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
