@@ -43,6 +43,15 @@ SRC = os.environ.get("MIRA_SRC") or os.path.normpath(os.path.join(HERE, "..", ".
 BIN = os.environ.get("MIRA_BIN") or os.path.join(SRC, "build", "mira")
 KEEP = os.environ.get("MIRA_TEST_KEEP") == "1"
 
+# What a job of each kind fails with while its engines are not built
+# (src/engines/pipelines.c): the message names the missing engine.
+ENGINE_MESSAGES = {
+    "video": ["talking-avatar rendering is not available in this build of Mira", "engines/speech"],
+    "generate": ["text-to-image is not available in this build of Mira", "engines/diffusion"],
+    "edit": ["image editing is not available in this build of Mira", "engines/diffusion"],
+    "inpaint": ["inpainting is not available in this build of Mira", "engines/inpaint"],
+}
+
 # ---------------------------------------------------------------- checks
 
 _passed = 0
