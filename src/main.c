@@ -151,14 +151,10 @@ static int cmd_serve(int argc, char **argv) {
   static mira_app app;
   char err[512];
   if (load_serve_opts(&o, argc, argv)) return 2;
+  o.app.public_url = o.public_url;
+  o.app.listen = o.http.listen;
   if (mira_app_init(&app, &o.app, err, sizeof err)) { fprintf(stderr, "mira: %s\n", err); return 1; }
   if (first_key(&app)) return 1;
-  if (o.public_url[0]) snprintf(app.public_url, sizeof app.public_url, "%s", o.public_url);
-  else snprintf(app.public_url, sizeof app.public_url, strchr(o.http.listen, ':') ? "http://[%s]:%d" : "http://%s:%d",
-                o.http.listen, o.http.port);
-  size_t ul = strlen(app.public_url);
-  if (ul && app.public_url[ul - 1] == '/') app.public_url[ul - 1] = 0;
-
   o.jobs.store_backend = app.store_backend;
   o.jobs.store_dsn = app.store_dsn;
   if (mira_jobs_start(&app.jobs, &o.jobs, app.blob, err, sizeof err)) {

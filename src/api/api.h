@@ -38,6 +38,7 @@
 typedef struct mira_app_config {
   const char *data_dir;      /* default ./data */
   const char *public_url;    /* base for signed links; default http://LISTEN:PORT */
+  const char *listen;        /* the HTTP listen address, for the default public_url */
   int64_t max_upload;        /* bytes, default 100 MiB */
   int max_text;              /* script characters, default 5000 */
   double rate_limit;         /* requests/s per key; 0 = unlimited */

@@ -188,9 +188,25 @@ static void on_req(void *ud, h2o_req_t *req) {
   json_decref(c.body);
 }
 
+/* Signed links need an absolute base; unless configured it is the address
+ * we actually listen on. */
+static void on_bound(void *ud, int port) {
+  mira_app *app = ud;
+  if (app->c.public_url && *app->c.public_url) {
+    snprintf(app->public_url, sizeof app->public_url, "%s", app->c.public_url);
+  } else {
+    const char *l = app->c.listen ? app->c.listen : "127.0.0.1";
+    snprintf(app->public_url, sizeof app->public_url, strchr(l, ':') ? "http://[%s]:%d" : "http://%s:%d", l, port);
+  }
+  size_t n = strlen(app->public_url);
+  if (n && app->public_url[n - 1] == '/') app->public_url[n - 1] = 0;
+}
+
 mira_http_handlers mira_api_handlers(mira_app *app) {
   /* I/O threads need the same per-thread state: a store handle of their own. */
-  return (mira_http_handlers){thread_init, thread_fini, on_req, app, thread_init, thread_fini};
+  return (mira_http_handlers){.thread_init = thread_init, .thread_fini = thread_fini, .on_req = on_req,
+                              .app = app, .on_bound = on_bound, .io_init = thread_init,
+                              .io_fini = thread_fini};
 }
 
 /* ---- detached calls: the whole handler on the I/O pool ---- */

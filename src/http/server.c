@@ -314,6 +314,7 @@ static int start_threads(mira_http *s, char *err, size_t errlen) {
     if (t->fd < 0) return t->fd;
     s->port = port; /* threads after the first reuse the port the first got */
   }
+  if (s->c.handlers.on_bound) s->c.handlers.on_bound(s->c.handlers.app, s->port);
   for (int i = 0; i < s->nthreads; i++) {
     loop_thread *t = &s->threads[i];
     pthread_create(&t->thread, NULL, loop_main, t);

@@ -32,6 +32,9 @@ typedef struct mira_http_handlers {
   /* Must produce a response (h2o_send_inline, h2o_file_send, ...). */
   void (*on_req)(void *tdata, h2o_req_t *req);
   void *app;
+  /* Optional: called once the port is bound, before any request (so a
+   * configured port 0 can be turned into URLs). */
+  void (*on_bound)(void *app, int port);
   /* Optional, per I/O pool thread: data handed to offloaded work. */
   void *(*io_init)(void *app, int index, char *err, size_t errlen);
   void (*io_fini)(void *iodata);

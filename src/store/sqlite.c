@@ -516,12 +516,21 @@ static int pragma_text(sq *s, const char *text, char *out, size_t cap, char *err
   return r;
 }
 
+#define OPEN_RETRY_MS 10
+
 /* Per-connection settings. busy_timeout goes first: switching to WAL needs
  * a lock that another opener may hold. */
 static int configure(sq *s, char *err, size_t errlen) {
   char mode[16] = "";
   sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-  int r = pragma_text(s, "PRAGMA journal_mode=WAL", mode, sizeof mode, err, errlen);
+  int r;
+  /* The journal-mode switch can answer SQLITE_BUSY at once, without the busy
+   * handler, while another connection opens the same new file: retry. */
+  for (int tries = 0;; tries++) {
+    r = pragma_text(s, "PRAGMA journal_mode=WAL", mode, sizeof mode, err, errlen);
+    if (r != MIRA_EBUSY || tries * OPEN_RETRY_MS >= BUSY_TIMEOUT_MS) break;
+    sqlite3_sleep(OPEN_RETRY_MS);
+  }
   if (r) return r;
   /* ":memory:" databases cannot do WAL; nothing to make durable there. */
   if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)

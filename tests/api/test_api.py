@@ -1133,6 +1133,74 @@ def sec_rate_limit():
     eq("api-rate-2.1", rc, 0, "SIGTERM exit code")
 
 
+def sec_connections():
+    """Keep-alive, pipelining and a client that hangs up, around offloaded handlers."""
+    import http.client
+    import socket
+    KA = S["KA"]
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=20)
+    try:
+        seq = []
+        for method, path, body in (("POST", "/api/image/generate", {"prompt": "ka", "name": "ka"}),
+                                   ("GET", "/api/avatars", None),
+                                   ("POST", "/api/media/initialize", {"fileName": "a.png", "contentType": "image/png",
+                                                                      "fileSize": 5}),
+                                   ("POST", "/api/image/generate", {"prompt": ""}),
+                                   ("GET", "/healthz", None)):
+            h = {"x-api-key": KA}
+            data = None
+            if body is not None:
+                data = json.dumps(body).encode()
+                h["Content-Type"] = "application/json"
+            conn.request(method, path, body=data, headers=h)
+            r = conn.getresponse()
+            seq.append((r.status, sorted(json.loads(r.read() or b"{}"))))
+        eq("api-conn-1.1", seq, [(200, ["jobId", "result"]), (200, ["avatars"]), (200, ["mediaId", "uploadUrl"]),
+                                 (400, ["error", "result"]), (200, ["status", "version"])],
+           "five requests on one keep-alive connection")
+    finally:
+        conn.close()
+
+    # three pipelined requests in one write: the answers come back in order
+    def post(body):
+        b = json.dumps(body).encode()
+        return (b"POST /api/image/generate HTTP/1.1\r\nHost: t\r\nx-api-key: " + KA.encode() +
+                b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(b) + b)
+    raw = (post({"prompt": "pipe-1", "name": "pipe-1"}) +
+           b"GET /api/voices HTTP/1.1\r\nHost: t\r\nx-api-key: " + KA.encode() + b"\r\n\r\n" +
+           post({"prompt": "pipe-2", "name": "pipe-2"}) +
+           b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    out = H.raw_exchange(srv.port, raw)
+    codes = re.findall(rb"HTTP/1\.1 (\d{3}) ", out)
+    eq("api-conn-1.2", codes, [b"200", b"200", b"200", b"200"], "pipelined answers, all of them")
+    ids = re.findall(rb'"jobId":"(c[0-9a-z]{24})"', out)
+    names = [(srv.job_row(i.decode()) or {}).get("name") for i in ids]
+    eq("api-conn-1.2", names, ["pipe-1", "pipe-2"], "in request order")
+    check("api-conn-1.2", out.find(b'"voices"') > out.find(ids[0] if ids else b"?") > 0, "voices answered second")
+
+    # a client that sends a create and hangs up must not hurt the server
+    for i in range(5):
+        b = json.dumps({"prompt": "gone", "name": "gone-%d" % i}).encode()
+        sk = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        sk.sendall(b"POST /api/image/generate HTTP/1.1\r\nHost: t\r\nx-api-key: " + KA.encode() +
+                   b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(b) + b)
+        sk.close()
+    sk = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    sk.sendall(b"PUT /api/media/x/upload HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\npartial")
+    sk.close()
+    time.sleep(0.3)
+    eq("api-conn-1.3", req("GET", "/healthz").status, 200, "server alive after clients hung up")
+    check("api-conn-1.3", srv.alive(), "process alive")
+
+    # the largest allowed upload goes through the signed PUT path intact
+    wav = H.wav_bytes(samples=(MAX_UPLOAD - 44) // 2)
+    eq("api-conn-1.4", len(wav), MAX_UPLOAD)
+    mid, _ = upload(KA, wav, "audio/wav", "max.wav")
+    with open(srv.blob_path(mid), "rb") as f:
+        eq("api-conn-1.4", f.read() == wav, True, "a --max-upload sized file is stored byte for byte")
+    eq("api-conn-1.4", srv.tmp_files(), [], "no temp file left after the PUT")
+
+
 def sec_port_zero():
     """--port 0 (accepted by the CLI): the kernel picks the port; signed links must carry it."""
     root = H.tempdir("api-port0")
@@ -1162,7 +1230,7 @@ def main():
     setup()
     H.sections(sec_system, sec_auth, sec_catalog, sec_status_shapes, sec_videos, sec_images, sec_creates,
                sec_validation, sec_media, sec_multipart, sec_idempotency, sec_idempotency_race, sec_cross_account, sec_rate_limit,
-               sec_port_zero, sec_routes)
+               sec_connections, sec_port_zero, sec_routes)
     rc, secs = srv.stop()
     eq("api-system-3.1", rc, 0, "SIGTERM: clean exit")
     eq("api-system-3.2", srv.integrity(), "ok")
