@@ -331,7 +331,9 @@ static int parse_multipart(mira_call *c, const char *ct, size_t ctlen) {
     if (c->parts[i].name_len >= sizeof name) continue;
     memcpy(name, c->parts[i].name, c->parts[i].name_len);
     name[c->parts[i].name_len] = 0;
-    json_object_set_new(c->body, name, json_stringn_nocheck(c->parts[i].data, c->parts[i].len));
+    json_t *v = json_stringn(c->parts[i].data, c->parts[i].len);
+    if (!v) return mira_reply_error(c, 400, "field '%s' is not valid UTF-8", name);
+    json_object_set_new(c->body, name, v);
   }
   return 0;
 }

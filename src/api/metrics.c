@@ -122,6 +122,7 @@ int mira_metrics_render(mira_call *c) {
   req->res.reason = "OK";
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                  H2O_STRLIT("text/plain; version=0.0.4"));
+  req->res.content_length = b.len;
   h2o_send_inline(req, b.p, b.len);
   free(b.p);
   c->status = 200;

@@ -40,6 +40,7 @@ static int send_body(mira_call *c, int status, const char *type, size_t tlen, ch
   req->res.reason = reason(status);
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, tlen);
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+  req->res.content_length = len; /* not chunked, and keep-alive survives errors */
   h2o_send_inline(req, body, len); /* copies the body into the request pool */
   return status;
 }
@@ -53,8 +54,10 @@ int mira_reply_buffered(mira_call *c) {
 int mira_reply_json(mira_call *c, int status, json_t *obj) {
   char *s = json_dumps(obj, JSON_COMPACT);
   json_decref(obj);
-  if (!s) return send_body(c, 500, H2O_STRLIT("application/json"),
-                           (char *)"{\"result\":\"error\",\"error\":\"out of memory\"}", 43);
+  if (!s) { /* allocation failed, or a stored string is not valid UTF-8 */
+    static const char fallback[] = "{\"result\":\"error\",\"error\":\"cannot encode the response\"}";
+    return send_body(c, 500, H2O_STRLIT("application/json"), (char *)fallback, sizeof fallback - 1);
+  }
   send_body(c, status, H2O_STRLIT("application/json"), s, strlen(s));
   free(s);
   return status;

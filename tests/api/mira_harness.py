@@ -633,6 +633,21 @@ class Server:
         return {"jobs": self.count("jobs"), "media": self.count("media"),
                 "idempotency": self.count("idempotency"), "blobs": self.blob_files()}
 
+    @staticmethod
+    def snapshot_diff(before, after):
+        """What changed between two snapshot()s: {} when nothing did."""
+        d = {}
+        for k in ("jobs", "media", "idempotency"):
+            if after[k] != before[k]:
+                d[k] = "%+d" % (after[k] - before[k])
+        added = sorted(set(after["blobs"]) - set(before["blobs"]))
+        removed = sorted(set(before["blobs"]) - set(after["blobs"]))
+        if added:
+            d["blobs added"] = added
+        if removed:
+            d["blobs removed"] = removed
+        return d
+
     def integrity(self):
         return self.query("PRAGMA integrity_check")[0][0]
 

@@ -32,7 +32,12 @@ S = {}  # fixtures shared by the sections
 def parse_routes():
     with open(os.path.join(H.SRC, "src", "api", "routes.c")) as f:
         text = f.read()
-    return re.findall(r'\{"([A-Z]+)", "([^"]+)", mira_api_', text)
+    rows = re.findall(r'\{"([A-Z]+)", "([^"]+)", mira_api_\w+, ([^,]+),', text)
+    PUBLIC.update((m, p) for m, p, flags in rows if "PUB" in flags)
+    return [(m, p) for m, p, _ in rows]
+
+
+PUBLIC = set()
 
 
 ROUTES = []
@@ -76,8 +81,7 @@ def rejected(case, method, path, status, fragment, **kw):
     before = srv.snapshot()
     r = req(method, path, **kw)
     error_shape(case, r, status, fragment)
-    after = srv.snapshot()
-    eq(case, after, before, "nothing written (jobs, media, idempotency, blobs)")
+    eq(case, srv.snapshot_diff(before, srv.snapshot()), {}, "nothing written (jobs, media, idempotency, blobs)")
     return r
 
 
@@ -219,8 +223,6 @@ def sec_routes():
     check("api-routes-1.2", len(ROUTES) >= 18, "routes.c parsed", len(ROUTES))
 
 
-AUTH_ROUTES = None
-
 
 def sec_auth():
     jid = H.new_id()
@@ -232,10 +234,11 @@ def sec_auth():
         "/api/media/initialize": {"fileName": "a.png", "contentType": "image/png", "fileSize": 3},
         "/api/media/finalize": {"mediaId": jid},
     }
-    authed = [(m, p) for m, p in ROUTES if not (p.startswith("/files/") or p.startswith("/healthz") or
-                                                p.startswith("/metrics") or p == "/api/openapi.json" or
-                                                p.endswith("/upload"))]
-    eq("api-auth-1.0", len(authed), 13, "authenticated routes in routes.c")
+    eq("api-auth-1.0", sorted(PUBLIC), sorted([("GET", "/api/openapi.json"), ("GET", "/files/{id}"), ("GET", "/healthz"),
+                                               ("GET", "/metrics"), ("PUT", "/api/media/{id}/upload")]),
+       "the routes that need no API key")
+    authed = [(m, p) for m, p in ROUTES if (m, p) not in PUBLIC]
+    check("api-auth-1.0", len(authed) >= 13, "authenticated routes parsed from routes.c", authed)
     for i, (m, pat) in enumerate(authed, 1):
         path = pat.replace("{id}", jid)
         body = bodies.get(pat)
@@ -249,7 +252,7 @@ def sec_auth():
         eq(case, r.json, {"result": "error", "error": "invalid API key"})
         r = req(m, path, bearer="not-a-key", **kw)
         error_shape(case, r, 401, "invalid API key")
-        eq(case, srv.snapshot(), before, "nothing written by unauthenticated requests")
+        eq(case, srv.snapshot_diff(before, srv.snapshot()), {}, "nothing written by unauthenticated requests")
 
     r = req("GET", "/api/avatars", bearer=S["KA"])
     eq("api-auth-2.1", r.status, 200, "Authorization: Bearer works")
@@ -740,7 +743,7 @@ def sec_media():
     before = srv.snapshot()
     r = req("PUT", url, body=png, content_type="image/png")
     error_shape("api-media-1.10", r, 422, "medium %s is already finalized; initialize a new upload" % mid)
-    eq("api-media-1.10", srv.snapshot(), before)
+    eq("api-media-1.10", srv.snapshot_diff(before, srv.snapshot()), {})
     r = req("GET", srv.signed_url("GET", "/files/" + mid, int(time.time()) + 60))
     eq("api-media-1.11", (r.status, r.headers.get("content-type"), r.body), (200, "image/png", png))
 
@@ -786,7 +789,7 @@ def sec_media():
         before = srv.snapshot()
         r = req("PUT", target, body=body, **kw)
         error_shape(case, r, status, frag)
-        eq(case, srv.snapshot(), before, "nothing written")
+        eq(case, srv.snapshot_diff(before, srv.snapshot()), {}, "nothing written")
         eq(case, (srv.media_row(pid) or {}).get("state"), 0, "medium still pending")
         return r
 
@@ -822,7 +825,7 @@ def sec_media():
     r = req("POST", "/api/media/finalize", key=KA, json={"mediaId": pid})
     error_shape("api-media-5.5", r, 422,
                 "medium %s has no uploaded bytes yet: PUT the file to its uploadUrl first" % pid)
-    eq("api-media-5.5", srv.snapshot(), before)
+    eq("api-media-5.5", srv.snapshot_diff(before, srv.snapshot()), {})
     r = req("PUT", purl, body=png)  # no Content-Type: finalize sniffs anyway
     eq("api-media-5.6", (r.status, r.json), (200, {"success": True}))
     r = req("POST", "/api/media/finalize", key=KA, json={"mediaId": pid})
@@ -979,7 +982,6 @@ def sec_idempotency():
     r1 = req("POST", V, key=KA, parts=parts, boundary="boundaryAAAA", headers={"Idempotency-Key": "vid-1"})
     j1 = job_id_reply("api-idem-2.1", r1)
     mid = (params_of(j1) or {}).get("mediaId")
-    mid_after_first = srv.snapshot()
     r2 = req("POST", V, key=KA, parts=parts, boundary="otherBoundary-1234", headers={"Idempotency-Key": "vid-1"})
     eq("api-idem-2.2", (r2.status, (r2.json or {}).get("jobId")), (200, j1), "replay with another boundary -> same jobId")
     after = srv.snapshot()
@@ -1050,7 +1052,7 @@ def sec_cross_account():
     def bob(case, body, field, own_id):
         before = srv.snapshot()
         ro = req("POST", "/api/video/create" if "avatarId" in body else "/api/image/edit", key=KB, json=body)
-        eq(case, srv.snapshot(), before, "nothing written")
+        eq(case, srv.snapshot_diff(before, srv.snapshot()), {}, "nothing written")
         body2 = json.loads(json.dumps(body).replace(own_id, g))
         rm = req("POST", "/api/video/create" if "avatarId" in body else "/api/image/edit", key=KB, json=body2)
         same_shape_404(case, ro, own_id, rm, g)
@@ -1117,7 +1119,7 @@ def sec_rate_limit():
     before = rs.snapshot()
     r = rs.request("POST", "/api/image/generate", key=k1, json={"prompt": "p", "name": "n"})
     error_shape("api-rate-1.7", r, 429, "rate limit exceeded")
-    eq("api-rate-1.7", rs.snapshot(), before, "nothing written by a limited create")
+    eq("api-rate-1.7", rs.snapshot_diff(before, rs.snapshot()), {}, "nothing written by a limited create")
     time.sleep(1.3)
     eq("api-rate-1.8", rs.request("GET", "/api/avatars", key=k1).status, 200, "tokens refill")
     v = rs.metric('mira_http_requests_total{route="GET /api/avatars",status="429"}')
@@ -1201,6 +1203,37 @@ def sec_connections():
     eq("api-conn-1.4", srv.tmp_files(), [], "no temp file left after the PUT")
 
 
+def sec_utf8():
+    """Text must be UTF-8 whichever way it arrives; replies stay JSON."""
+    KA = S["KA"]
+    # JSON bodies with invalid UTF-8 are refused by the parser
+    rejected("api-utf8-1.1", "POST", "/api/image/generate", 400, "invalid JSON", key=KA,
+             body=b'{"prompt":"bad \xff","name":"n"}', content_type="application/json")
+    rejected("api-utf8-1.2", "POST", "/api/image/generate", 400, "field 'prompt' contains a NUL character", key=KA,
+             parts=[("prompt", b"nul \x00 in"), ("name", "n")])
+    # multipart text fields must be checked the same way: a job must never be
+    # created with its prompt silently dropped or a name no reply can encode
+    r = rejected("api-utf8-1.3", "POST", "/api/image/generate", 400, "'prompt'", key=KA,
+                 parts=[("prompt", b"bad \xff\xfe prompt"), ("name", "n")])
+    r = rejected("api-utf8-1.4", "POST", "/api/video/create", 400, "'name'", key=KA,
+                 parts=[("avatarId", S["SA"]), ("text", "hi"), ("name", b"\xc3\x28 bad")])
+    r = rejected("api-utf8-1.5", "POST", "/api/image/edit", 400, "'prompt'", key=KA,
+                 parts=[("prompt", b"\xed\xa0\x80"), ("name", "n"), ("image", "a.png", "image/png", S["PNG"])])
+    # non-ASCII that is valid UTF-8 round-trips
+    r = req("POST", "/api/image/generate", key=KA, parts=[("prompt", "caf\u00e9 \u2615"), ("name", "\u00fcber")])
+    jid = job_id_reply("api-utf8-1.6", r)
+    eq("api-utf8-1.6", ((params_of(jid) or {}).get("prompt"), (srv.job_row(jid) or {}).get("name")),
+       ("caf\u00e9 \u2615", "\u00fcber"))
+    # a stored name that is not UTF-8 (old data, another writer) must not break the reply's JSON
+    k = srv.create_key("erin")
+    acc = srv.account_id("erin")
+    mid = srv.insert_media(acc, S["PNG"], "image/png")
+    jid = srv.insert_job(acc, 1, 2, name="x", params={"prompt": "p"}, result_media_id=mid)
+    srv.exec("UPDATE jobs SET name=CAST(? AS TEXT) WHERE id=?", (b"bad \xff name", jid))
+    r = req("GET", "/api/image/" + jid, key=k)
+    check("api-utf8-2.1", r.json is not None, "the reply is valid JSON (status %d)" % r.status, r.body)
+
+
 def sec_port_zero():
     """--port 0 (accepted by the CLI): the kernel picks the port; signed links must carry it."""
     root = H.tempdir("api-port0")
@@ -1230,7 +1263,7 @@ def main():
     setup()
     H.sections(sec_system, sec_auth, sec_catalog, sec_status_shapes, sec_videos, sec_images, sec_creates,
                sec_validation, sec_media, sec_multipart, sec_idempotency, sec_idempotency_race, sec_cross_account, sec_rate_limit,
-               sec_connections, sec_port_zero, sec_routes)
+               sec_connections, sec_utf8, sec_port_zero, sec_routes)
     rc, secs = srv.stop()
     eq("api-system-3.1", rc, 0, "SIGTERM: clean exit")
     eq("api-system-3.2", srv.integrity(), "ok")
