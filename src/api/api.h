@@ -96,10 +96,14 @@ typedef struct mira_key_cache_slot {
   int64_t expires_ms;
 } mira_key_cache_slot;
 
+#define MIRA_REPLY_CACHE_SLOTS 256
+typedef struct mira_reply_slot mira_reply_slot;
+
 typedef struct mira_api_thread {
   mira_app *app;
   mira_store *store;
   mira_key_cache_slot *keys; /* MIRA_KEY_CACHE_SLOTS */
+  mira_reply_slot *replies;  /* api/cache.c; NULL on I/O threads */
 } mira_api_thread;
 
 typedef struct mira_call {
@@ -173,7 +177,23 @@ int mira_query_param(mira_call *c, const char *name, char *out, size_t outlen);
 /* A request header value (NUL-terminated copy into out); 1 if present. */
 int mira_header(mira_call *c, const char *name, char *out, size_t outlen);
 
+/* ---- cached list replies (api/cache.c) ---- */
+mira_reply_slot *mira_reply_cache_new(void);
+void mira_reply_cache_free(mira_reply_slot *slots);
+/* Builds the reply object, or returns NULL with a message in err (or after
+ * replying itself, with c->status set). */
+typedef json_t *(*mira_reply_builder)(mira_call *c, char *err, size_t errlen);
+/* Replies 200 with build()'s JSON, reusing the thread's copy for this
+ * account while the store's data_version and the link bucket are unchanged. */
+int mira_cached_reply(mira_call *c, int kind, mira_reply_builder build);
+/* Sends already-serialised JSON. */
+int mira_reply_raw(mira_call *c, int status, const char *json, size_t len);
+
 /* ---- shared helpers ---- */
+/* Signed links expire at the end of the hour 24 h from now, so every link
+ * made within one hour is identical (cacheable) and lives 24 to 25 h. This
+ * is the bucket's expiry, in epoch seconds. */
+int64_t mira_link_bucket(void);
 /* Absolute signed download URL for a medium (24 h). */
 void mira_download_url(mira_call *c, const char *media_id, char *out, size_t outlen);
 /* Inserts a job from the validated params (stolen), honouring

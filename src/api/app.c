@@ -83,8 +83,10 @@ static void *thread_init(void *ud, int index, char *err, size_t errlen) {
   if (!t) return NULL;
   t->app = app;
   t->keys = calloc(MIRA_KEY_CACHE_SLOTS, sizeof *t->keys);
-  if (!t->keys || mira_store_open(&t->store, app->store_backend, app->store_dsn, err, errlen)) {
+  t->replies = mira_reply_cache_new();
+  if (!t->keys || !t->replies || mira_store_open(&t->store, app->store_backend, app->store_dsn, err, errlen)) {
     free(t->keys);
+    mira_reply_cache_free(t->replies);
     free(t);
     return NULL;
   }
@@ -95,6 +97,7 @@ static void thread_fini(void *ud) {
   mira_api_thread *t = ud;
   mira_store_close(t->store);
   free(t->keys);
+  mira_reply_cache_free(t->replies);
   free(t);
 }
 

@@ -22,17 +22,19 @@ static int add_avatar(void *ud, const mira_avatar *a) {
   return 0;
 }
 
-int mira_api_avatars_list(mira_call *c) {
+enum { CACHE_AVATARS = 1, CACHE_VOICES = 2 };
+
+static json_t *build_avatars(mira_call *c, char *err, size_t errlen) {
   json_t *arr = json_array();
   void *ud[2] = {c, arr};
-  char err[256];
-  int rc = c->store->ops->avatar_list(c->store, c->account_id, add_avatar, ud, err, sizeof err);
-  if (rc) {
+  if (c->store->ops->avatar_list(c->store, c->account_id, add_avatar, ud, err, errlen)) {
     json_decref(arr);
-    return mira_reply_rc(c, rc, err);
+    return NULL;
   }
-  return mira_reply_json(c, 200, json_pack("{s:o}", "avatars", arr));
+  return json_pack("{s:o}", "avatars", arr);
 }
+
+int mira_api_avatars_list(mira_call *c) { return mira_cached_reply(c, CACHE_AVATARS, build_avatars); }
 
 static int add_voice(void *ud, const mira_voice *v) {
   char when[MIRA_ISO8601_SIZE];
@@ -46,13 +48,13 @@ static int add_voice(void *ud, const mira_voice *v) {
 
 /* Miraflow's documentation shows the voice list under "avatars"; clients
  * written against either spelling must work, so both keys carry it. */
-int mira_api_voices_list(mira_call *c) {
+static json_t *build_voices(mira_call *c, char *err, size_t errlen) {
   json_t *arr = json_array();
-  char err[256];
-  int rc = c->store->ops->voice_list(c->store, c->account_id, add_voice, arr, err, sizeof err);
-  if (rc) {
+  if (c->store->ops->voice_list(c->store, c->account_id, add_voice, arr, err, errlen)) {
     json_decref(arr);
-    return mira_reply_rc(c, rc, err);
+    return NULL;
   }
-  return mira_reply_json(c, 200, json_pack("{s:O,s:o}", "voices", arr, "avatars", arr));
+  return json_pack("{s:O,s:o}", "voices", arr, "avatars", arr);
 }
+
+int mira_api_voices_list(mira_call *c) { return mira_cached_reply(c, CACHE_VOICES, build_voices); }

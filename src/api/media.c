@@ -17,11 +17,15 @@
 
 #define SNIFF_BYTES 64
 
+int64_t mira_link_bucket(void) {
+  int64_t hour = 3600;
+  return (mira_now_ms() / 1000 / hour) * hour + MIRA_DOWNLOAD_TTL_S + hour;
+}
+
 void mira_download_url(mira_call *c, const char *media_id, char *out, size_t outlen) {
   char path[64], q[MIRA_SIGNED_QUERY_SIZE];
   snprintf(path, sizeof path, "/files/%s", media_id);
-  mira_signed_make(c->app->secret, MIRA_SECRET_LEN, "GET", path,
-                   mira_now_ms() / 1000 + MIRA_DOWNLOAD_TTL_S, q, sizeof q);
+  mira_signed_make(c->app->secret, MIRA_SECRET_LEN, "GET", path, mira_link_bucket(), q, sizeof q);
   snprintf(out, outlen, "%s%s?%s", c->app->public_url, path, q);
 }
 

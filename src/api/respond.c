@@ -63,6 +63,10 @@ int mira_reply_json(mira_call *c, int status, json_t *obj) {
   return status;
 }
 
+int mira_reply_raw(mira_call *c, int status, const char *json, size_t len) {
+  return send_body(c, status, H2O_STRLIT("application/json"), (char *)json, len);
+}
+
 int mira_reply_error(mira_call *c, int status, const char *fmt, ...) {
   char msg[1024];
   va_list ap;

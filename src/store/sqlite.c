@@ -138,7 +138,7 @@ enum {
   Q_IDEM_GET, Q_IDEM_PUT,
   Q_JOB_ADD, Q_JOB_GET, Q_JOB_STATE, Q_JOB_LIST, Q_JOB_WORKING, Q_JOB_COUNT,
   Q_JOB_NEXT, Q_JOB_LEASE, Q_JOB_GIVE_UP, Q_JOB_BEAT, Q_JOB_FINISH, Q_JOB_REQUEUE,
-  Q_CHECK,
+  Q_CHECK, Q_DATA_VERSION,
   Q_COUNT
 };
 /* clang-format on */
@@ -224,6 +224,7 @@ static const char *const sql[Q_COUNT] = {
     [Q_JOB_REQUEUE] = "UPDATE jobs SET status=0,progress=0,lease_owner='',lease_expires_at=0,"
                       "updated_at=?3 WHERE id=?1 AND status=1 AND (?2 IS NULL OR lease_owner=?2)",
     [Q_CHECK] = "PRAGMA integrity_check",
+    [Q_DATA_VERSION] = "PRAGMA data_version",
 };
 
 typedef struct sq {
@@ -1188,6 +1189,19 @@ static int check(mira_store *store, char *err, size_t errlen) {
   return r;
 }
 
+/* data_version moves when another connection commits; total_changes when
+ * this one does. Together they change whenever the database may have. */
+static int data_version(mira_store *store, uint64_t *out, char *err, size_t errlen) {
+  sq *s = S(store);
+  sqlite3_stmt *st = q(s, Q_DATA_VERSION);
+  int r = row(s, st, "data version", err, errlen);
+  if (r < 0) return r;
+  uint64_t v = r ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+  sqlite3_reset(st);
+  *out = (v << 32) ^ (uint64_t)sqlite3_total_changes64(s->db);
+  return 0;
+}
+
 const mira_store_ops mira_store_sqlite = {
     .version = 1,
     .name = "sqlite",
@@ -1209,6 +1223,7 @@ const mira_store_ops mira_store_sqlite = {
     .media_get = media_get,
     .media_set_state = media_set_state,
     .media_delete = media_delete,
+    .data_version = data_version,
     .job_insert = job_insert,
     .job_get = job_get,
     .job_list = job_list,

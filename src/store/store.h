@@ -213,6 +213,9 @@ typedef struct mira_store_ops {
   /* Deletes a medium record (account_id NULL: any account); the caller
    * removes its blob. MIRA_ENOENT if none. */
   int (*media_delete)(mira_store *, const char *id, const char *account_id, char *err, size_t errlen);
+  /* A number that changes whenever the data may have changed (any writer,
+   * any connection). Lets callers cache what they read. Cheap. */
+  int (*data_version)(mira_store *, uint64_t *out, char *err, size_t errlen);
 } mira_store_ops;
 
 struct mira_store {
