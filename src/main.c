@@ -38,7 +38,9 @@ static const char *usage_serve =
     "                       (MIRA_PUBLIC_URL, default http://ADDR:PORT)\n"
     "  --tls-cert FILE --tls-key FILE   serve HTTPS (and HTTP/2) (MIRA_TLS_CERT, MIRA_TLS_KEY)\n"
     "  --rate-limit N       requests per second per API key, 0 = unlimited (MIRA_RATE_LIMIT, default 0)\n"
-    "  --access-log 0|1     one log line per request (MIRA_ACCESS_LOG, default 1)\n";
+    "  --access-log 0|1     one log line per request (MIRA_ACCESS_LOG, default 1)\n"
+    "  --request-timeout S  a request, headers and body, must arrive within S seconds;\n"
+    "                       also the keep-alive idle limit (MIRA_REQUEST_TIMEOUT, default 120)\n";
 
 static const char *usage_keys =
     "usage: mira keys create --account NAME [--data DIR]\n"
@@ -83,6 +85,7 @@ static int apply_opt(serve_opts *o, const char *flag, const char *v) {
   else if (!strcmp(flag, "--max-upload")) { if (parse_num(flag, v, 1, 1LL << 40, &n)) return -1; o->app.max_upload = n; }
   else if (!strcmp(flag, "--rate-limit")) { if (parse_num(flag, v, 0, 1000000, &n)) return -1; o->app.rate_limit = (double)n; }
   else if (!strcmp(flag, "--access-log")) { if (parse_num(flag, v, 0, 1, &n)) return -1; o->app.access_log = (int)n; }
+  else if (!strcmp(flag, "--request-timeout")) { if (parse_num(flag, v, 1, 86400, &n)) return -1; o->http.req_timeout_ms = (uint64_t)n * 1000; }
   else { fprintf(stderr, "mira serve: unknown option '%s'\n%s", flag, usage_serve); return -1; }
   return 0;
 }
@@ -92,7 +95,8 @@ static int load_serve_opts(serve_opts *o, int argc, char **argv) {
       {"--listen", "MIRA_LISTEN"}, {"--port", "MIRA_PORT"}, {"--data", "MIRA_DATA"},
       {"--workers", "MIRA_WORKERS"}, {"--threads", "MIRA_THREADS"}, {"--max-upload", "MIRA_MAX_UPLOAD"},
       {"--public-url", "MIRA_PUBLIC_URL"}, {"--tls-cert", "MIRA_TLS_CERT"}, {"--tls-key", "MIRA_TLS_KEY"},
-      {"--rate-limit", "MIRA_RATE_LIMIT"}, {"--access-log", "MIRA_ACCESS_LOG"}};
+      {"--rate-limit", "MIRA_RATE_LIMIT"}, {"--access-log", "MIRA_ACCESS_LOG"},
+      {"--request-timeout", "MIRA_REQUEST_TIMEOUT"}};
   o->http = mira_http_default_config();
   o->jobs = mira_jobs_default_config();
   o->app = (mira_app_config){.data_dir = "./data", .max_upload = 100LL << 20, .max_text = 5000, .access_log = 1};

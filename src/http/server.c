@@ -89,7 +89,7 @@ struct mira_http {
 mira_http_config mira_http_default_config(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   mira_http_config c = {.listen = "127.0.0.1", .port = 8080, .threads = n > 0 ? (int)n : 1,
-                        .max_body = 64u << 20, .req_timeout_ms = 30000, .io_threads = 2};
+                        .max_body = 64u << 20, .req_timeout_ms = 120000, .io_threads = 2};
   return c;
 }
 

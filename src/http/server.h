@@ -45,7 +45,8 @@ typedef struct mira_http_config {
   int port;                  /* default 8080 */
   int threads;               /* loop threads, default: online CPUs */
   size_t max_body;           /* largest request body h2o will buffer */
-  uint64_t req_timeout_ms;   /* idle/slow request timeout, default 30000 */
+  uint64_t req_timeout_ms;   /* whole request (h2o 2.2 times headers+body together) and
+                                keep-alive idle limit, default 120000 */
   const char *tls_cert, *tls_key; /* PEM files; both or neither */
   int io_threads;            /* blocking-work pool (fsync, big copies), default 2 */
   mira_http_handlers handlers;
