@@ -50,7 +50,7 @@ static int add_voice(void *ud, const mira_voice *v) {
  * written against either spelling must work, so both keys carry it. */
 static json_t *build_voices(mira_call *c, char *err, size_t errlen) {
   json_t *arr = json_array();
-  if (c->store->ops->voice_list(c->store, c->account_id, add_voice, arr, err, errlen)) {
+  if (c->store->ops->voice_list(c->store, c->account_id, 0, add_voice, arr, err, errlen)) {
     json_decref(arr);
     return NULL;
   }

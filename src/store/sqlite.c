@@ -29,7 +29,7 @@
 #include "core/error.h"
 #include "core/ids.h"
 
-#define SCHEMA_VERSION 1     /* PRAGMA user_version once migrations[] ran */
+#define SCHEMA_VERSION 2     /* PRAGMA user_version once migrations[] ran */
 #define BUSY_TIMEOUT_MS 5000 /* how long a writer waits for the lock */
 #define JOB_BATCH 64         /* rows per step of a job listing (list_jobs) */
 #define KEY_HASH_MAX 128     /* SHA-256 hex is 64; room for a longer digest */
@@ -114,13 +114,16 @@ static const char *const migrations[SCHEMA_VERSION] = {
     " job_id TEXT NOT NULL REFERENCES jobs(id),"
     " created_at INTEGER NOT NULL,"
     " PRIMARY KEY(account_id, key));",
+    /* 2: stock voices beyond the curated set are stored but not listed
+     * (GET /api/voices?all=1 shows them). */
+    "ALTER TABLE voices ADD COLUMN listed INTEGER NOT NULL DEFAULT 1;"
 };
 
 /* ---- statements ---------------------------------------------------------- */
 
 #define AVATAR_COLS                                                                                \
   "id,IFNULL(account_id,''),name,voice_id,image_media_id,preview_media_id,is_photo,created_at"
-#define VOICE_COLS "id,IFNULL(account_id,''),name,language,gender,engine,engine_params,created_at"
+#define VOICE_COLS "id,IFNULL(account_id,''),name,language,gender,engine,engine_params,created_at,listed"
 #define MEDIA_COLS "id,account_id,file_name,content_type,size,state,created_at,upload_expires_at"
 #define JOB_COLS                                                                                   \
   "id,account_id,kind,status,progress,name,avatar_id,params,error,attempts,"                       \
@@ -133,7 +136,7 @@ enum {
   Q_ACCOUNT_GET, Q_ACCOUNT_ADD,
   Q_KEY_ADD, Q_KEY_LOOKUP, Q_KEY_LIST, Q_KEY_FIND, Q_KEY_REVOKE,
   Q_AVATAR_ADD, Q_AVATAR_GET, Q_AVATAR_LIST,
-  Q_VOICE_ADD, Q_VOICE_GET, Q_VOICE_LIST,
+  Q_VOICE_ADD, Q_VOICE_GET, Q_VOICE_LIST, Q_VOICE_DEL,
   Q_MEDIA_ADD, Q_MEDIA_GET, Q_MEDIA_SET, Q_MEDIA_STATE, Q_MEDIA_DEL,
   Q_IDEM_GET, Q_IDEM_PUT,
   Q_JOB_ADD, Q_JOB_GET, Q_JOB_STATE, Q_JOB_LIST, Q_JOB_WORKING, Q_JOB_COUNT,
@@ -168,12 +171,16 @@ static const char *const sql[Q_COUNT] = {
     [Q_AVATAR_LIST] =
         "SELECT " AVATAR_COLS " FROM avatars WHERE account_id IS NULL OR account_id=?1"
         " ORDER BY account_id IS NOT NULL,created_at,rowid",
+    /* An upsert: stock voices are re-seeded at every start-up. */
     [Q_VOICE_ADD] = "INSERT INTO voices(id,account_id,name,language,gender,engine,engine_params,"
-                    "created_at) VALUES(?1,NULLIF(?2,''),?3,?4,?5,?6,?7,?8)",
+                    "created_at,listed) VALUES(?1,NULLIF(?2,''),?3,?4,?5,?6,?7,?8,?9)"
+                    " ON CONFLICT(id) DO UPDATE SET name=?3,language=?4,gender=?5,engine=?6,"
+                    "engine_params=?7,listed=?9 WHERE account_id IS NULLIF(?2,'')",
     [Q_VOICE_GET] = "SELECT " VOICE_COLS " FROM voices WHERE id=?1"
                     " AND (?2 IS NULL OR account_id IS NULL OR account_id=?2)",
-    [Q_VOICE_LIST] = "SELECT " VOICE_COLS " FROM voices WHERE account_id IS NULL OR account_id=?1"
-                     " ORDER BY account_id IS NOT NULL,created_at,rowid",
+    [Q_VOICE_LIST] = "SELECT " VOICE_COLS " FROM voices WHERE (account_id IS NULL OR account_id=?1)"
+                     " AND (listed OR ?2) ORDER BY account_id IS NOT NULL,created_at,rowid",
+    [Q_VOICE_DEL] = "DELETE FROM voices WHERE id=?1 AND account_id IS NULLIF(?2,'')",
     [Q_MEDIA_ADD] = "INSERT INTO media(" MEDIA_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
     [Q_MEDIA_GET] =
         "SELECT " MEDIA_COLS " FROM media WHERE id=?1 AND (?2 IS NULL OR account_id=?2)",
@@ -446,6 +453,7 @@ static int read_voice(sqlite3_stmt *st, void *rec) {
   COL(st, 5, v->engine);
   COL(st, 6, v->engine_params);
   v->created_at = sqlite3_column_int64(st, 7);
+  v->unlisted = !sqlite3_column_int(st, 8);
   return 0;
 }
 
@@ -775,7 +783,11 @@ static int voice_insert(mira_store *store, const mira_voice *v, char *err, size_
   BF(st, 6, v->engine);
   BF(st, 7, v->engine_params);
   bi(st, 8, v->created_at > 0 ? v->created_at : mira_now_ms());
-  return run(s, st, "insert voice", err, errlen);
+  bi(st, 9, !v->unlisted);
+  r = run(s, st, "insert voice", err, errlen);
+  /* the upsert's WHERE refuses to move a voice between owners */
+  if (!r && sqlite3_changes(s->db) == 0) r = mira_err(err, errlen, MIRA_EEXIST, "voice %s exists", v->id);
+  return r;
 }
 
 static int voice_get(mira_store *store, const char *id, const char *account_id, mira_voice *out,
@@ -785,12 +797,13 @@ static int voice_get(mira_store *store, const char *id, const char *account_id, 
                  errlen);
 }
 
-static int voice_list(mira_store *store, const char *account_id, mira_voice_cb cb, void *ud,
+static int voice_list(mira_store *store, const char *account_id, int all, mira_voice_cb cb, void *ud,
                       char *err, size_t errlen) {
   sq *s = S(store);
   if (!cb) return mira_err(err, errlen, MIRA_EINVAL, "voice_list: callback is NULL");
   sqlite3_stmt *st = q(s, Q_VOICE_LIST);
   bt(st, 1, account_id);
+  bi(st, 2, all != 0);
   void *buf;
   size_t n;
   int r = collect(s, st, sizeof(mira_voice), read_voice, SIZE_MAX, &buf, &n, NULL, "list voices",
@@ -798,6 +811,19 @@ static int voice_list(mira_store *store, const char *account_id, mira_voice_cb c
   const mira_voice *v = buf;
   for (size_t i = 0; r == 0 && i < n; i++) r = cb(ud, &v[i]);
   free(buf);
+  return r;
+}
+
+static int voice_delete(mira_store *store, const char *id, const char *account_id, char *err,
+                        size_t errlen) {
+  sq *s = S(store);
+  int r = arg(id, MIRA_ID_SIZE, "voice id", err, errlen);
+  if (r) return r;
+  sqlite3_stmt *st = q(s, Q_VOICE_DEL);
+  bt(st, 1, id);
+  bt(st, 2, account_id ? account_id : "");
+  r = run(s, st, "delete voice", err, errlen);
+  if (!r && sqlite3_changes(s->db) == 0) r = mira_err(err, errlen, MIRA_ENOENT, "voice %s not found", id);
   return r;
 }
 
@@ -1219,6 +1245,7 @@ const mira_store_ops mira_store_sqlite = {
     .voice_insert = voice_insert,
     .voice_get = voice_get,
     .voice_list = voice_list,
+    .voice_delete = voice_delete,
     .media_insert = media_insert,
     .media_get = media_get,
     .media_set_state = media_set_state,

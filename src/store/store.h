@@ -68,6 +68,7 @@ typedef struct mira_voice {
   char engine[32];                   /* "espeak-ng", "flite", ... */
   char engine_params[512];           /* JSON object text, engine-specific */
   int64_t created_at;
+  int unlisted;                      /* 1: outside the curated catalog, shown only with ?all=1 */
 } mira_voice;
 
 typedef enum mira_media_state {
@@ -162,9 +163,12 @@ typedef struct mira_store_ops {
   int (*avatar_insert)(mira_store *, const mira_avatar *a, char *err, size_t errlen);
   int (*avatar_get)(mira_store *, const char *id, const char *account_id, mira_avatar *out, char *err, size_t errlen);
   int (*avatar_list)(mira_store *, const char *account_id, mira_avatar_cb cb, void *ud, char *err, size_t errlen);
+  /* Inserts, or updates a voice with the same id and owner (stock voices
+   * are re-seeded at start-up). MIRA_EEXIST if the id belongs to another owner. */
   int (*voice_insert)(mira_store *, const mira_voice *v, char *err, size_t errlen);
   int (*voice_get)(mira_store *, const char *id, const char *account_id, mira_voice *out, char *err, size_t errlen);
-  int (*voice_list)(mira_store *, const char *account_id, mira_voice_cb cb, void *ud, char *err, size_t errlen);
+  /* all: also the stock voices outside the curated catalog (unlisted). */
+  int (*voice_list)(mira_store *, const char *account_id, int all, mira_voice_cb cb, void *ud, char *err, size_t errlen);
 
   /* Media. media_set_state moves id from state `from` to `to` (and sets size
    * when size >= 0) atomically; MIRA_ESTATE if it is not in `from`. */
@@ -216,6 +220,9 @@ typedef struct mira_store_ops {
   /* A number that changes whenever the data may have changed (any writer,
    * any connection). Lets callers cache what they read. Cheap. */
   int (*data_version)(mira_store *, uint64_t *out, char *err, size_t errlen);
+  /* Deletes a voice owned by account_id ("" or NULL: a stock voice).
+   * MIRA_ENOENT if there is no such voice with that owner. */
+  int (*voice_delete)(mira_store *, const char *id, const char *account_id, char *err, size_t errlen);
 } mira_store_ops;
 
 struct mira_store {

@@ -136,7 +136,7 @@ static void test_open(void) {
   CHECK_INT("store-1.5", sqlite3_open(db_path("open.db"), &db), SQLITE_OK);
   CHECK_INT("store-1.5", sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
   CHECK_INT("store-1.5", sqlite3_step(q), SQLITE_ROW);
-  CHECK_INT("store-1.5", sqlite3_column_int(q, 0), 1);
+  CHECK_INT("store-1.5", sqlite3_column_int(q, 0), 2);
   sqlite3_finalize(q);
   CHECK_INT("store-1.5", sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
   CHECK_INT("store-1.5", sqlite3_step(q), SQLITE_ROW);
@@ -151,7 +151,7 @@ static void test_open(void) {
   CHECK_INT("store-1.6", mira_store_open(&st, "sqlite", db_path("open.db"), err, sizeof err),
             MIRA_ENOTSUP);
   CHECK("store-1.6", st == NULL);
-  CHECK_STR("store-1.6", err, "open: database schema version 99 is newer than this build's 1");
+  CHECK_STR("store-1.6", err, "open: database schema version 99 is newer than this build's 2");
   mira_store_close(NULL);
 
   CHECK_STR("store-1.7", mira_job_kind_name(MIRA_JOB_VIDEO), "video");
@@ -316,7 +316,15 @@ static void test_avatars(mira_store *st, const char *alice, const char *bob) {
   CHECK_INT("store-3.10", o->voice_insert(st, &ov, err, sizeof err), 0);
   CHECK_INT("store-3.10", o->voice_insert(st, &sv, err, sizeof err), 0);
   CHECK_INT("store-3.10", o->voice_insert(st, &bv, err, sizeof err), 0);
-  CHECK_INT("store-3.10", o->voice_insert(st, &bv, err, sizeof err), MIRA_EEXIST);
+  /* same id and owner: an update (stock voices are re-seeded); another owner: refused */
+  strcpy(bv.name, "Renamed");
+  CHECK_INT("store-3.10", o->voice_insert(st, &bv, err, sizeof err), 0);
+  CHECK_INT("store-3.10", o->voice_get(st, bv.id, bob, &gv, err, sizeof err), 0);
+  CHECK_STR("store-3.10", gv.name, "Renamed");
+  mira_voice stolen = bv;
+  strcpy(stolen.account_id, alice);
+  CHECK_INT("store-3.10", o->voice_insert(st, &stolen, err, sizeof err), MIRA_EEXIST);
+  CHECK_INT("store-3.10", o->voice_get(st, bv.id, bob, &gv, err, sizeof err), 0);
   CHECK_INT("store-3.11", o->voice_get(st, ov.id, alice, &gv, err, sizeof err), 0);
   CHECK_STR("store-3.11", gv.engine_params, "{\"voice\":\"en-us+f3\"}");
   CHECK_STR("store-3.11", gv.language, "en-US");
@@ -327,10 +335,31 @@ static void test_avatars(mira_store *st, const char *alice, const char *bob) {
   CHECK_INT("store-3.12", o->voice_get(st, sv.id, bob, &gv, err, sizeof err), 0);
   CHECK_STR("store-3.12", gv.account_id, "");
   memset(&l, 0, sizeof l);
-  CHECK_INT("store-3.13", o->voice_list(st, alice, on_voice, &l, err, sizeof err), 0);
+  CHECK_INT("store-3.13", o->voice_list(st, alice, 0, on_voice, &l, err, sizeof err), 0);
   CHECK_INT("store-3.13", l.n, 2);
   CHECK_STR("store-3.13", l.id[0], sv.id); /* stock first although inserted later */
   CHECK_STR("store-3.13", l.id[1], ov.id);
+
+  /* store-3.14 (issue 3): unlisted stock voices appear only with all=1 */
+  mira_voice hv = sv;
+  mira_id_new(hv.id);
+  hv.unlisted = 1;
+  CHECK_INT("store-3.14", o->voice_insert(st, &hv, err, sizeof err), 0);
+  memset(&l, 0, sizeof l);
+  CHECK_INT("store-3.14", o->voice_list(st, alice, 0, on_voice, &l, err, sizeof err), 0);
+  CHECK_INT("store-3.14", l.n, 2);
+  memset(&l, 0, sizeof l);
+  CHECK_INT("store-3.14", o->voice_list(st, alice, 1, on_voice, &l, err, sizeof err), 0);
+  CHECK_INT("store-3.14", l.n, 3);
+  CHECK_INT("store-3.14", o->voice_get(st, hv.id, alice, &gv, err, sizeof err), 0);
+  CHECK_INT("store-3.14", gv.unlisted, 1);
+
+  /* store-3.15: voice_delete is scoped to the owner */
+  CHECK_INT("store-3.15", o->voice_delete(st, ov.id, bob, err, sizeof err), MIRA_ENOENT);
+  CHECK_INT("store-3.15", o->voice_delete(st, sv.id, alice, err, sizeof err), MIRA_ENOENT);
+  CHECK_INT("store-3.15", o->voice_delete(st, ov.id, alice, err, sizeof err), 0);
+  CHECK_INT("store-3.15", o->voice_get(st, ov.id, alice, &gv, err, sizeof err), MIRA_ENOENT);
+  CHECK_INT("store-3.15", o->voice_delete(st, hv.id, NULL, err, sizeof err), 0);
 }
 
 /* ---- store-4: media ---------------------------------------------------------------- */
