@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "api/api.h"
+#include "cli/cli.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -23,6 +24,9 @@ static const char *usage_main =
     "  keys create --account NAME   create an API key (printed once, on the last line)\n"
     "  keys list             list keys (prefix, account, created, revoked)\n"
     "  keys revoke ID|PREFIX revoke a key\n"
+    "  voices [--all]        list the voices this machine can speak\n"
+    "  speak --voice ID --text TEXT --out FILE.wav [--timeline FILE.json]\n"
+    "                        synthesise speech without a server\n"
     "  version               print the version\n\n"
     "Run 'mira COMMAND --help' for a command's options.\n";
 
@@ -122,12 +126,14 @@ static int count_key(void *ud, const mira_key_info *k) {
   return 0;
 }
 
-/* First start: an account and a key, so the server is usable at once. */
+/* Start-up: stock voices from the installed engines; on the first start an
+ * account and a key, so the server is usable at once. */
 static int first_key(mira_app *app) {
   mira_store *st;
   char err[512], key[MIRA_KEY_SIZE];
   int n = 0;
   int rc = mira_store_open(&st, app->store_backend, app->store_dsn, err, sizeof err);
+  if (rc == 0) rc = mira_voices_seed(st, err, sizeof err);
   if (rc == 0) rc = st->ops->key_list(st, count_key, &n, err, sizeof err);
   if (rc == 0 && n == 0) {
     rc = mira_keys_create(st, "default", key, err, sizeof err);
@@ -251,6 +257,8 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "serve")) return cmd_serve(argc - 2, argv + 2);
   if (!strcmp(argv[1], "keys")) return cmd_keys(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "voices")) return mira_cli_voices(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "speak")) return mira_cli_speak(argc - 2, argv + 2);
   if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
     printf("mira %s\n", MIRA_VERSION);
     return 0;

@@ -128,6 +128,8 @@ typedef struct mira_call {
   int detached;
   char *out_body;
   size_t out_len;
+  const char *out_type;         /* static string; NULL: application/json */
+  h2o_iovec_t query;            /* copy of the query string (after '?') */
   size_t nhdrs;
   h2o_iovec_t (*hdrs)[2];       /* lowercase name, value */
 } mira_call;
@@ -141,7 +143,8 @@ typedef int (*mira_handler_fn)(mira_call *c);
 enum {
   MIRA_ROUTE_PUBLIC = 0x1,  /* no API key (health, metrics, docs, signed URLs) */
   MIRA_ROUTE_BODY = 0x2,    /* parse a JSON or multipart body into c->body */
-  MIRA_ROUTE_OFFLOAD = 0x4  /* run on the I/O pool: it writes (fsync) or copies big files */
+  MIRA_ROUTE_OFFLOAD = 0x4, /* run on the I/O pool: it writes (fsync), copies big files or computes */
+  MIRA_ROUTE_BODY_OPT = 0x8 /* like BODY, but an empty body is fine */
 };
 
 typedef struct mira_route {
@@ -162,7 +165,9 @@ int mira_reply_error(mira_call *c, int status, const char *fmt, ...) __attribute
 /* Maps a store/blob MIRA_E* code to an HTTP status and replies with msg. */
 int mira_reply_rc(mira_call *c, int rc, const char *msg);
 int mira_reply_file(mira_call *c, const char *media_id, const char *content_type);
-/* Sends the JSON reply a detached call buffered (loop thread). */
+/* Replies with bytes of the given type (type: a static string). */
+int mira_reply_bytes(mira_call *c, int status, const char *type, const void *data, size_t len);
+/* Sends the reply a detached call buffered (loop thread). */
 int mira_reply_buffered(mira_call *c);
 
 /* ---- request fields (api/fields.c); on a bad field they reply 400 naming
@@ -172,12 +177,16 @@ int mira_field_string(mira_call *c, const char *name, int required, size_t maxle
 int mira_field_bool(mira_call *c, const char *name, int *out);
 int mira_field_int(mira_call *c, const char *name, long long min, long long max, long long *out);
 int mira_field_id(mira_call *c, const char *name, int required, const char **out);
-/* A query-string parameter into out (decoded as-is); 1 if present. */
+/* A query-string parameter, percent- and '+'-decoded, into out (truncated
+ * to outlen-1 bytes); 1 if present. */
 int mira_query_param(mira_call *c, const char *name, char *out, size_t outlen);
 /* A request header value (NUL-terminated copy into out); 1 if present. */
 int mira_header(mira_call *c, const char *name, char *out, size_t outlen);
+/* Seeds the stock voices from the installed engines (api/voices.c). */
+int mira_voices_seed(mira_store *st, char *err, size_t errlen);
 
 /* ---- cached list replies (api/cache.c) ---- */
+enum { MIRA_CACHE_AVATARS = 1, MIRA_CACHE_VOICES = 2, MIRA_CACHE_VOICES_ALL = 3 };
 mira_reply_slot *mira_reply_cache_new(void);
 void mira_reply_cache_free(mira_reply_slot *slots);
 /* Builds the reply object, or returns NULL with a message in err (or after

@@ -183,7 +183,8 @@ static void on_req(void *ud, h2o_req_t *req) {
     int rc = 0;
     if (!(r->flags & MIRA_ROUTE_PUBLIC)) rc = authenticate(&c);
     if (rc == 0 && !(r->flags & MIRA_ROUTE_PUBLIC)) rc = rate_limit(&c);
-    if (rc == 0 && (r->flags & MIRA_ROUTE_BODY)) rc = parse_body(&c);
+    if (rc == 0 && ((r->flags & MIRA_ROUTE_BODY) || ((r->flags & MIRA_ROUTE_BODY_OPT) && req->entity.len)))
+      rc = parse_body(&c);
     if (rc == 0 && (r->flags & MIRA_ROUTE_OFFLOAD)) run_detached(&c, r);
     else if (rc == 0) r->fn(&c);
   }
@@ -218,6 +219,7 @@ typedef struct detached {
   mira_call c;
   const mira_route *r;
   char *entity;
+  char *query;
 } detached;
 
 static void detached_free(detached *d) {
@@ -225,6 +227,7 @@ static void detached_free(detached *d) {
   free(d->c.out_body);
   free(d->c.hdrs);
   free(d->entity);
+  free(d->query);
   free(d);
 }
 
@@ -288,6 +291,14 @@ static int run_detached(mira_call *c, const mira_route *r) {
     d->c.body = NULL;
     detached_free(d);
     return mira_reply_error(c, 500, "out of memory");
+  }
+  h2o_req_t *req = c->req;
+  if (req->query_at != SIZE_MAX) {
+    size_t qlen = req->path.len - req->query_at - 1;
+    if ((d->query = malloc(qlen + 1)) != NULL) {
+      memcpy(d->query, req->path.base + req->query_at + 1, qlen);
+      d->c.query = h2o_iovec_init(d->query, qlen);
+    }
   }
   d->c.detached = 1;
   if (mira_http_offload(c->req, detached_work, detached_done, d) != 0) {

@@ -79,19 +79,38 @@ int mira_field_id(mira_call *c, const char *name, int required, const char **out
   return 1;
 }
 
+static int hexval(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+static void url_decode(const char *s, size_t n, char *out, size_t outlen) {
+  size_t o = 0;
+  for (size_t i = 0; i < n && o + 1 < outlen; i++) {
+    if (s[i] == '+') out[o++] = ' ';
+    else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0)
+      out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])), i += 2;
+    else out[o++] = s[i];
+  }
+  out[o] = 0;
+}
+
 int mira_query_param(mira_call *c, const char *name, char *out, size_t outlen) {
-  h2o_req_t *req = c->req;
-  if (req->query_at == SIZE_MAX) return 0;
-  const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+  h2o_iovec_t query = c->query;
+  if (!c->detached) {
+    h2o_req_t *req = c->req;
+    if (req->query_at == SIZE_MAX) return 0;
+    query = h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
+  }
+  const char *q = query.base, *end = query.base + query.len;
   size_t nlen = strlen(name);
-  while (q < end) {
+  while (q && q < end) {
     const char *amp = memchr(q, '&', (size_t)(end - q));
     if (!amp) amp = end;
     if ((size_t)(amp - q) > nlen && q[nlen] == '=' && memcmp(q, name, nlen) == 0) {
-      size_t vlen = (size_t)(amp - q) - nlen - 1;
-      if (vlen >= outlen) vlen = outlen - 1;
-      memcpy(out, q + nlen + 1, vlen);
-      out[vlen] = 0;
+      url_decode(q + nlen + 1, (size_t)(amp - q) - nlen - 1, out, outlen);
       return 1;
     }
     q = amp + 1;

@@ -5,9 +5,13 @@
 
 #include "api/api.h"
 
-/* catalog.c */
+/* avatars.c */
 int mira_api_avatars_list(mira_call *c);
+/* voices.c */
 int mira_api_voices_list(mira_call *c);
+int mira_api_voice_create(mira_call *c);
+int mira_api_voice_delete(mira_call *c);
+int mira_api_voice_preview(mira_call *c);
 /* media.c */
 int mira_api_media_initialize(mira_call *c);
 int mira_api_media_upload(mira_call *c);

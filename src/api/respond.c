@@ -29,6 +29,7 @@ static const char *reason(int status) {
 static int send_body(mira_call *c, int status, const char *type, size_t tlen, char *body, size_t len) {
   c->status = status;
   if (c->detached) { /* buffered: the loop thread sends it (mira_reply_buffered) */
+    c->out_type = type;
     free(c->out_body);
     c->out_body = malloc(len ? len : 1);
     if (c->out_body) memcpy(c->out_body, body, len);
@@ -48,7 +49,8 @@ static int send_body(mira_call *c, int status, const char *type, size_t tlen, ch
 int mira_reply_buffered(mira_call *c) {
   c->detached = 0;
   if (!c->out_body) return mira_reply_error(c, 500, "the request produced no response");
-  return send_body(c, c->status, H2O_STRLIT("application/json"), c->out_body, c->out_len);
+  const char *type = c->out_type ? c->out_type : "application/json";
+  return send_body(c, c->status, type, strlen(type), c->out_body, c->out_len);
 }
 
 int mira_reply_json(mira_call *c, int status, json_t *obj) {
@@ -61,6 +63,10 @@ int mira_reply_json(mira_call *c, int status, json_t *obj) {
   send_body(c, status, H2O_STRLIT("application/json"), s, strlen(s));
   free(s);
   return status;
+}
+
+int mira_reply_bytes(mira_call *c, int status, const char *type, const void *data, size_t len) {
+  return send_body(c, status, type, strlen(type), (char *)data, len);
 }
 
 int mira_reply_raw(mira_call *c, int status, const char *json, size_t len) {

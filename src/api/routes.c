@@ -8,7 +8,11 @@
 
 const mira_route mira_routes[] = {
     {"GET", "/api/avatars", mira_api_avatars_list, 0, "List stock and own avatars"},
-    {"GET", "/api/voices", mira_api_voices_list, 0, "List stock and own voices"},
+    {"GET", "/api/voices", mira_api_voices_list, 0, "List stock and own voices (?all=1: every installed voice)"},
+    {"POST", "/api/voices", mira_api_voice_create, WRITE, "Create a custom voice preset"},
+    {"DELETE", "/api/voices/{id}", mira_api_voice_delete, MIRA_ROUTE_OFFLOAD, "Delete an own custom voice"},
+    {"POST", "/api/voices/{id}/preview", mira_api_voice_preview, MIRA_ROUTE_OFFLOAD | MIRA_ROUTE_BODY_OPT,
+     "Hear a voice: a short WAV"},
     {"GET", "/api/videos", mira_api_videos_list, 0, "List completed videos"},
     {"POST", "/api/video/create", mira_api_video_create, WRITE, "Create a talking-avatar video job"},
     {"GET", "/api/video/{id}", mira_api_video_get, 0, "Completed video metadata with a signed download URL"},

@@ -1,0 +1,12 @@
+/* Engine commands for people and scripts: each engine can be tried alone,
+ * without a server. They return the process exit status (0 ok, 1 failure,
+ * 2 usage error) and print errors to stderr. Main thread only. */
+#ifndef MIRA_CLI_CLI_H
+#define MIRA_CLI_CLI_H
+
+/* mira voices [--all] */
+int mira_cli_voices(int argc, char **argv);
+/* mira speak --voice ID --text TEXT --out FILE.wav [--timeline FILE.json] [--data DIR] */
+int mira_cli_speak(int argc, char **argv);
+
+#endif
