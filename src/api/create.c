@@ -34,6 +34,7 @@ typedef struct video_req {
   const char *avatar, *name, *text, *voice, *media;
   int full;
   const mira_multipart_part *file;
+  mira_voice voice_rec; /* the voice, copied into the job so it renders as chosen */
 } video_req;
 
 static int video_source(mira_call *c, video_req *v, const mira_avatar *a) {
@@ -52,9 +53,8 @@ static int video_source(mira_call *c, video_req *v, const mira_avatar *a) {
     if (!v->voice && !a->voice_id[0])
       return mira_reply_error(c, 400, "missing required field 'voiceId' (avatar '%s' has no default voice)", a->id), -1;
     if (!v->voice) v->voice = a->voice_id;
-    mira_voice voice;
     char err[256];
-    int rc = c->store->ops->voice_get(c->store, v->voice, c->account_id, &voice, err, sizeof err);
+    int rc = c->store->ops->voice_get(c->store, v->voice, c->account_id, &v->voice_rec, err, sizeof err);
     if (rc == MIRA_ENOENT) return mira_reply_error(c, 404, "voiceId '%s' not found", v->voice), -1;
     if (rc) return mira_reply_rc(c, rc, err), -1;
   }
@@ -86,7 +86,12 @@ int mira_api_video_create(mira_call *c) {
     nup = 1;
   }
   json_t *p = json_pack("{s:b}", "im2vid_full", v.full);
-  if (v.text) json_object_set_new(p, "text", json_string(v.text)), json_object_set_new(p, "voiceId", json_string(v.voice));
+  if (v.text) {
+    json_object_set_new(p, "text", json_string(v.text));
+    json_object_set_new(p, "voiceId", json_string(v.voice));
+    json_object_set_new(p, "voiceEngine", json_string(v.voice_rec.engine));
+    json_object_set_new(p, "voiceParams", json_string(v.voice_rec.engine_params));
+  }
   if (v.media) json_object_set_new(p, "mediaId", json_string(v.media));
   return mira_create_job(c, MIRA_JOB_VIDEO, v.name ? v.name : "Untitled video", v.avatar, p, uploaded, digest, nup);
 }

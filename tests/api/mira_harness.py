@@ -46,7 +46,7 @@ KEEP = os.environ.get("MIRA_TEST_KEEP") == "1"
 # What a job of each kind fails with while its engines are not built
 # (src/engines/pipelines.c): the message names the missing engine.
 ENGINE_MESSAGES = {
-    "video": ["talking-avatar rendering is not available in this build of Mira", "engines/speech"],
+    "video": ["talking-avatar rendering is not available in this build of Mira", "engines/animate", "was prepared"],
     "generate": ["text-to-image is not available in this build of Mira", "engines/diffusion"],
     "edit": ["image editing is not available in this build of Mira", "engines/diffusion"],
     "inpaint": ["inpainting is not available in this build of Mira", "engines/inpaint"],
@@ -556,11 +556,12 @@ class Server:
         return aid
 
     def insert_voice(self, account=None, name="Voice", language="en-US", gender="",
-                     engine="espeak-ng", created_at=None):
+                     engine="espeak-ng", created_at=None, params='{"voice":"en-us"}'):
+        """A voice row that really speaks (video jobs synthesise with it)."""
         vid = new_id()
         self.exec("INSERT INTO voices(id,account_id,name,language,gender,engine,engine_params,created_at)"
                   " VALUES(?,?,?,?,?,?,?,?)",
-                  (vid, account, name, language, gender, engine, "{}", created_at or now_ms()))
+                  (vid, account, name, language, gender, engine, params, created_at or now_ms()))
         return vid
 
     def blob_path(self, key):

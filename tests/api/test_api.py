@@ -534,11 +534,14 @@ def sec_creates():
     jid = job_id_reply("api-create-2.1", r)
     row = srv.job_row(jid) or {}
     eq("api-create-2.2", (row.get("kind"), row.get("name"), row.get("avatar_id")), (0, "Greeting", S["SA"]))
-    eq("api-create-2.2", params_of(jid), {"im2vid_full": True, "text": "Hello there", "voiceId": S["SV"]})
+    eq("api-create-2.2", params_of(jid), {"im2vid_full": True, "text": "Hello there", "voiceId": S["SV"],
+                                          "voiceEngine": "espeak-ng", "voiceParams": '{"voice":"en-us"}'},
+       "the voice is copied into the job")
     expect_engine_failure("api-create-2.3", KA, jid, "video")
     r = req("POST", "/api/video/create", key=KA, json={"avatarId": S["SA"], "text": "Hi"})
     jid = job_id_reply("api-create-2.4", r)
-    eq("api-create-2.4", params_of(jid), {"im2vid_full": False, "text": "Hi", "voiceId": S["SV"]},
+    eq("api-create-2.4", params_of(jid), {"im2vid_full": False, "text": "Hi", "voiceId": S["SV"],
+                                          "voiceEngine": "espeak-ng", "voiceParams": '{"voice":"en-us"}'},
        "voiceId defaults to the avatar's voice")
     eq("api-create-2.4", (srv.job_row(jid) or {}).get("name"), "Untitled video")
     r = req("POST", "/api/video/create", key=KA, json={"avatarId": S["A1"], "voiceId": S["AV"], "text": "own"})

@@ -21,7 +21,8 @@
 #include "core/error.h"
 #include "engines/audio/audio.h"
 
-#define SENTENCE "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore."
+#define SENTENCE                                                                                   \
+  "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore."
 #define DURATION_TOL_MS 20.0 /* the bound against ffprobe */
 #define LUFS_TOL 0.5         /* against ffmpeg's ebur128 (which prints 0.1 LU) */
 #define RESAMPLE_TOL 2       /* samples: swresample rounds the tail */
@@ -37,6 +38,7 @@ typedef struct fixture {
 static const fixture formats[] = {
     {"speech.wav", NULL, 22050}, /* espeak-ng's own output */
     {"speech.mp3", "-c:a libmp3lame -b:a 64k", 22050},
+    {"speech8k.mp3", "-ar 8000 -c:a libmp3lame", 8000}, /* delay + padding: 184 ms */
     {"speech.m4a", "-c:a aac -b:a 64k", 22050},
     {"vorbis.ogg", "-c:a libvorbis -q:a 4", 22050},
     {"opus.ogg", "-c:a libopus -b:a 48k -ar 48000", 48000}, /* Opus runs at 48 kHz only */
@@ -126,7 +128,8 @@ static double reference_seconds(const char *name, double *raw) {
 /* Integrated loudness from ffmpeg's ebur128 summary ("I:  -20.1 LUFS"). */
 static double ffmpeg_lufs(const char *path) {
   char cmd[1024];
-  snprintf(cmd, sizeof cmd, "ffmpeg -nostats -hide_banner -i '%s' -af ebur128 -f null - 2>&1", path);
+  snprintf(cmd, sizeof cmd, "ffmpeg -nostats -hide_banner -i '%s' -af ebur128 -f null - 2>&1",
+           path);
   char *out = capture(cmd), *s = strstr(out, "Summary:");
   double v = NAN;
   if (s && (s = strstr(s, "I:")) && sscanf(s + 2, "%lf", &v) != 1) v = NAN;
@@ -134,15 +137,27 @@ static double ffmpeg_lufs(const char *path) {
   return v;
 }
 
+static void put32(FILE *f, uint32_t v) {
+  unsigned char b[4] = {v & 0xff, v >> 8 & 0xff, v >> 16 & 0xff, v >> 24};
+  fwrite(b, 1, 4, f);
+}
+
 /* 32-bit float WAV, so ffmpeg measures exactly the samples we hold. */
 static int write_float_wav(const char *path, const mira_pcm *p) {
   FILE *f = fopen(path, "wb");
   if (!f) return -1;
   uint32_t data = (uint32_t)(p->n * 4), rate = (uint32_t)p->sample_rate;
-  uint32_t h32[] = {0x46464952 /* RIFF */, 36 + data, 0x45564157 /* WAVE */, 0x20746d66 /* fmt */,
-                    16, 3 | 1u << 16 /* float, mono */, rate, rate * 4, 4 | 32u << 16,
-                    0x61746164 /* data */, data};
-  int ok = fwrite(h32, sizeof h32, 1, f) == 1 && fwrite(p->samples, 4, p->n, f) == p->n;
+  fwrite("RIFF", 1, 4, f);
+  put32(f, 36 + data);
+  fwrite("WAVEfmt ", 1, 8, f);
+  put32(f, 16);
+  put32(f, 3 | 1u << 16); /* IEEE float, mono */
+  put32(f, rate);
+  put32(f, rate * 4);      /* byte rate */
+  put32(f, 4 | 32u << 16); /* block align, bits */
+  fwrite("data", 1, 4, f);
+  put32(f, data);
+  int ok = fwrite(p->samples, 4, p->n, f) == p->n;
   return fclose(f) == 0 && ok ? 0 : -1;
 }
 
@@ -205,12 +220,16 @@ static int make_fixtures(void) {
     rc = sh("ffmpeg -v error -y -i '%s' %s '%s'", fx("speech.wav"), formats[i].ffmpeg_args,
             fx(formats[i].name));
   /* No Xing/LAME tag: the length is only a bitrate guess, so the limit
-   * must be enforced while decoding. */
-  if (!rc) rc = sh("ffmpeg -v error -y -i '%s' -c:a libmp3lame -write_xing 0 '%s'",
-                   fx("speech.wav"), fx("noxing.mp3"));
-  if (!rc) rc = sh("ffmpeg -v error -y -f lavfi -i color=c=red:s=8x8 -frames:v 1 '%s'", fx("pic.png"));
-  if (!rc) rc = sh("ffmpeg -v error -y -f lavfi -i testsrc=s=32x32:d=0.5 -c:v mjpeg '%s'",
-                   fx("video.mkv"));
+   * must be enforced while decoding. Then an image, and a video with no
+   * audio track. */
+  const char *extra[][2] = {
+      {"noxing.mp3", "-c:a libmp3lame -write_xing 0"},
+      {"pic.png", "-f lavfi -i color=c=red:s=8x8 -frames:v 1"},
+      {"video.mkv", "-f lavfi -i testsrc=s=32x32:d=0.5 -c:v mjpeg"},
+  };
+  for (size_t i = 0; i < sizeof extra / sizeof extra[0] && !rc; i++)
+    rc = sh("ffmpeg -v error -y %s%s%s %s '%s'", i ? "" : "-i '", i ? "" : fx("speech.wav"),
+            i ? "" : "'", extra[i][1], fx(extra[i][0]));
   const char *vowels[][2] = {{"aa.wav", "[[A:A:A:A:A:]]"}, {"ih.wav", "[[i:i:i:i:i:]]"},
                              {"e.wav", "[[EEEEEE]]"},      {"oh.wav", "[[O:O:O:O:]]"},
                              {"ou.wav", "[[u:u:u:u:u:]]"}, {"ss.wav", "[[ssssss]]"},
@@ -350,7 +369,8 @@ static void test_normalize(void) {
   double after = mira_audio_loudness(&s), peak = peak_dbfs(&s);
   int limited = gain < MIRA_AUDIO_TARGET_LUFS - before - 1e-9;
   printf("normalize speech to %.1f: %.2f LUFS (peak %.2f dBFS) -> gain %+.2f dB -> %.2f LUFS, "
-         "peak %.2f dBFS (%s)\n", MIRA_AUDIO_TARGET_LUFS, before, peak_before, gain, after, peak,
+         "peak %.2f dBFS (%s)\n",
+         MIRA_AUDIO_TARGET_LUFS, before, peak_before, gain, after, peak,
          limited ? "peak-limited" : "reached target");
   CHECK("audio-4.5", peak <= -1.0 + 1e-4);
   CHECK("audio-4.5", limited ? fabs(peak + 1.0) < 1e-3 && after < MIRA_AUDIO_TARGET_LUFS
@@ -383,8 +403,10 @@ static void expect_fail_max(const char *id, const char *name, int max_seconds, i
   int rc = mira_audio_decode(fx(name), 0, max_seconds, &p, err, sizeof err);
   snprintf(cid, sizeof cid, "%s %s", id, name);
   CHECK_INT(cid, rc, code);
-  if (exact) CHECK_STR(cid, err, msg);
-  else if (strncmp(err, msg, strlen(msg)) != 0) CHECK_STR(cid, err, msg);
+  if (exact)
+    CHECK_STR(cid, err, msg);
+  else if (strncmp(err, msg, strlen(msg)) != 0)
+    CHECK_STR(cid, err, msg);
   CHECK(cid, p.samples == NULL && p.n == 0 && p.sample_rate == 0);
 }
 
@@ -404,7 +426,8 @@ static void test_corrupt(void) {
   expect_fail("audio-5.2", "rnd_id3.mp3", MIRA_EINVAL, "cannot decode rnd_id3.mp3: ", 0);
   expect_fail("audio-5.2", "rnd_sync.mp3", MIRA_EINVAL, "cannot decode rnd_sync.mp3: ", 0);
   expect_fail("audio-5.3", "empty.wav", MIRA_EINVAL, "cannot decode empty.wav: ", 0);
-  expect_fail("audio-5.4", "text.mp3", MIRA_EINVAL, "cannot decode text.mp3: not an audio format", 1);
+  expect_fail("audio-5.4", "text.mp3", MIRA_EINVAL, "cannot decode text.mp3: not an audio format",
+              1);
   expect_fail("audio-5.5", "pic.png", MIRA_EINVAL, "cannot decode pic.png: not an audio format", 1);
   expect_fail("audio-5.6", "video.mkv", MIRA_EINVAL, "no audio stream in video.mkv", 1);
   expect_fail("audio-5.7", "missing.wav", MIRA_ENOENT, "cannot open missing.wav: no such file", 1);
@@ -435,11 +458,12 @@ static void test_corrupt(void) {
   long size = file_size(fx("fast.m4a"));
   garble(fx("fast.m4a"), fx("glitch.m4a"), size / 2, size / 10);
   garble(fx("fast.m4a"), fx("wrecked.m4a"), size / 10, size - size / 10 - 200);
-  expect_fail("audio-5.11", "glitch.m4a", MIRA_EINVAL, "cannot decode glitch.m4a: damaged or truncated (", 0);
+  expect_fail("audio-5.11", "glitch.m4a", MIRA_EINVAL,
+              "cannot decode glitch.m4a: damaged or truncated (", 0);
   expect_fail("audio-5.12", "wrecked.m4a", MIRA_EINVAL,
               "cannot decode wrecked.m4a: Invalid data found when processing input", 1);
 
-    /* Ogg's length is read from its last page, so a cut Ogg file is a
+  /* Ogg's length is read from its last page, so a cut Ogg file is a
    * shorter file: it decodes to what is there, as ffprobe sees it. */
   const char *oggs[] = {"half-vorbis.ogg", "half-opus.ogg"};
   for (int i = 0; i < 2; i++) {
@@ -451,6 +475,48 @@ static void test_corrupt(void) {
     CHECK("audio-5.10", fabs(d - ffprobe_num("format=duration", fx(oggs[i]))) <= 0.02);
     mira_pcm_free(&p);
   }
+}
+
+/* Byte-flipped and cut copies of every fixture (fixed seed, so always the
+ * same files): each decodes, or fails with EINVAL/ETOOBIG (a flipped
+ * length field can claim hours) and a message, and never crashes (run
+ * under ASan: never reads out of bounds or leaks). */
+static void test_mutants(void) {
+  enum { MUTANTS = 6, MAX_FLIPS = 20, HEADER_BYTES = 4096 };
+  int ok = 0, failed = 0;
+  for (int i = 0; i < NFORMATS; i++) {
+    const char *ext = strrchr(formats[i].name, '.');
+    char name[64];
+    snprintf(name, sizeof name, "mutant%s", ext);
+    long size = file_size(fx(formats[i].name));
+    for (int m = 0; m < MUTANTS; m++) {
+      sh("cp '%s' '%s'", fx(formats[i].name), fx(name));
+      FILE *f = fopen(fx(name), "r+b");
+      int flips = 1 + (int)(lcg() % MAX_FLIPS);
+      long span = m % 2 ? size : (size < HEADER_BYTES ? size : HEADER_BYTES);
+      for (int k = 0; f && k < flips; k++) {
+        fseek(f, (long)(lcg() % (uint32_t)span), SEEK_SET);
+        fputc((int)(lcg() >> 24), f);
+      }
+      if (f) fclose(f);
+      if (m == MUTANTS - 1)
+        truncate_copy(fx(formats[i].name), fx(name), (long)(lcg() % (uint32_t)size));
+      char err[256] = "";
+      mira_pcm p;
+      int rc = mira_audio_decode(fx(name), 0, 60, &p, err, sizeof err);
+      if (rc == 0) {
+        ok++;
+        CHECK("audio-5.13", p.n > 0 && p.samples && p.sample_rate == formats[i].rate);
+      } else {
+        failed++;
+        CHECK("audio-5.13", (rc == MIRA_EINVAL || rc == MIRA_ETOOBIG) && err[0] && !p.samples);
+        if (rc != MIRA_EINVAL && rc != MIRA_ETOOBIG)
+          fprintf(stderr, "  %s mutant %d: %d %s\n", formats[i].name, m, rc, err);
+      }
+      mira_pcm_free(&p);
+    }
+  }
+  printf("mutants: %d decoded, %d refused\n", ok, failed);
 }
 
 /* ---- 6: the length limit and arguments --------------------------------- */
@@ -470,7 +536,8 @@ static void test_limits(void) {
   mira_pcm_free(&p);
   /* Bad arguments. */
   CHECK_INT("audio-6.4", mira_audio_decode(NULL, 0, 60, &p, err, sizeof err), MIRA_EINVAL);
-  CHECK_INT("audio-6.4", mira_audio_decode(fx("speech.wav"), 0, 0, &p, err, sizeof err), MIRA_EINVAL);
+  CHECK_INT("audio-6.4", mira_audio_decode(fx("speech.wav"), 0, 0, &p, err, sizeof err),
+            MIRA_EINVAL);
   CHECK_INT("audio-6.4", mira_audio_decode(fx("speech.wav"), -1, 60, &p, err, sizeof err),
             MIRA_EINVAL);
   CHECK_INT("audio-6.4", mira_audio_decode(fx("speech.wav"), 0, 60, NULL, err, sizeof err),
@@ -507,11 +574,13 @@ static void test_mouth_silence(void) {
   /* Digital silence, and -70 dBFS hiss under the noise gate. */
   for (int k = 0; k < 2; k++) {
     mira_pcm z = tone(16000, 1.0, 440, 0.0);
-    for (size_t i = 0; k && i < z.n; i++) z.samples[i] = (float)((lcg() >> 8) / 16777216.0 - 0.5) * 6e-4f;
+    for (size_t i = 0; k && i < z.n; i++)
+      z.samples[i] = (float)((lcg() >> 8) / 16777216.0 - 0.5) * 6e-4f;
     CHECK_INT("audio-7.1", mira_audio_mouth_track(&z, 10, &t, err, sizeof err), 0);
     CHECK_INT("audio-7.1", t.frames, 100);
     int nonzero = 0;
-    for (size_t i = 0; i < t.frames; i++) nonzero += t.open[i] != 0 || t.viseme[i] != MIRA_VISEME_SIL;
+    for (size_t i = 0; i < t.frames; i++)
+      nonzero += t.open[i] != 0 || t.viseme[i] != MIRA_VISEME_SIL;
     CHECK_INT("audio-7.1", nonzero, 0);
     mira_mouth_track_free(&t);
     mira_pcm_free(&z);
@@ -534,9 +603,9 @@ static void test_mouth_envelope(void) {
     p.samples[i] = (float)(0.5 * sin(2 * M_PI * 220 * i / rate));
   mira_mouth_track t;
   CHECK_INT("audio-7.3", mira_audio_mouth_track(&p, 10, &t, err, sizeof err), 0);
-  CHECK("audio-7.3", t.open[49] == 0 && t.viseme[49] == MIRA_VISEME_SIL); /* before */
-  CHECK("audio-7.3", t.open[52] > 0.9f);                                 /* open in 30 ms */
-  CHECK("audio-7.4", t.open[82] > 0.3f && t.open[82] < t.open[79]);       /* closing, slower */
+  CHECK("audio-7.3", t.open[49] == 0 && t.viseme[49] == MIRA_VISEME_SIL);   /* before */
+  CHECK("audio-7.3", t.open[52] > 0.9f);                                    /* open in 30 ms */
+  CHECK("audio-7.4", t.open[82] > 0.3f && t.open[82] < t.open[79]);         /* closing, slower */
   CHECK("audio-7.4", t.open[110] == 0 && t.viseme[110] == MIRA_VISEME_SIL); /* shut by +300 ms */
   mira_mouth_track_free(&t);
   mira_pcm_free(&p);
@@ -617,6 +686,7 @@ int main(void) {
   if (rc == 0) {
     test_formats();
     test_corrupt();
+    test_mutants();
     test_limits();
     test_normalize();
     test_mouth_speech();

@@ -181,20 +181,30 @@ static void compare_with_flite(const char *id, const flite_ref *r, const mira_sp
   delete_utterance(u);
 }
 
+/* "flite-2.1 (slt)": case ids inside per-voice loops name the voice. */
+static const char *vid(char buf[32], const char *id, const char *voice) {
+  snprintf(buf, 32, "%s (%s)", id, voice);
+  return buf;
+}
+
 static void test_every_voice(void) {
+  char b[32];
   for (size_t i = 0; i < NREFS; i++) {
-    mira_tts_voice v = voice(refs[i].name);
+    const char *name = refs[i].name;
+    mira_tts_voice v = voice(name);
     mira_speech s;
-    CHECK_INT("flite-2.1", synth(&v, SENTENCE, &s), 0);
-    CHECK_INT("flite-2.2", s.sample_rate, strcmp(refs[i].name, "kal") ? 16000 : 8000);
-    CHECK("flite-2.3", dur_ms(&s) > 2000 && dur_ms(&s) < 6000);
-    CHECK("flite-2.4", rms(&s) > 500); /* speech, not near-silence */
-    CHECK("flite-2.5", timeline_ok(&s));
-    CHECK_STR("flite-2.6", s.phonemes[0].name, "pau");
-    CHECK_STR("flite-2.7", s.phonemes[s.nphonemes - 1].name, "pau");
-    CHECK("flite-2.8", words_ok(&s));
-    CHECK_INT("flite-2.9", s.nwords, 11);
-    compare_with_flite("flite-2.10", &refs[i], &s);
+    CHECK_INT(vid(b, "flite-2.1", name), synth(&v, SENTENCE, &s), 0);
+    if (!s.nphonemes)
+      continue;
+    CHECK_INT(vid(b, "flite-2.2", name), s.sample_rate, strcmp(name, "kal") ? 16000 : 8000);
+    CHECK(vid(b, "flite-2.3", name), dur_ms(&s) > 2000 && dur_ms(&s) < 6000);
+    CHECK(vid(b, "flite-2.4", name), rms(&s) > 500); /* speech, not near-silence */
+    CHECK(vid(b, "flite-2.5", name), timeline_ok(&s));
+    CHECK_STR(vid(b, "flite-2.6", name), s.phonemes[0].name, "pau");
+    CHECK_STR(vid(b, "flite-2.7", name), s.phonemes[s.nphonemes - 1].name, "pau");
+    CHECK(vid(b, "flite-2.8", name), words_ok(&s));
+    CHECK_INT(vid(b, "flite-2.9", name), s.nwords, 11);
+    compare_with_flite(vid(b, "flite-2.10", name), &refs[i], &s);
     release(&s);
   }
 }
@@ -321,22 +331,24 @@ static double f0_at_pitch(const char *name, int pitch) {
 }
 
 static void test_rate_and_pitch(void) {
+  char b[32];
   for (size_t i = 0; i < NREFS; i++) {
-    int64_t fast = duration_at_rate(refs[i].name, 300), slow = duration_at_rate(refs[i].name, 120);
-    int64_t normal = duration_at_rate(refs[i].name, 175);
-    CHECK("flite-4.1", fast > 0 && fast < normal && normal < slow);
-    CHECK("flite-4.2", slow > 2 * fast); /* 300/120 = 2.5 */
-    double low = f0_at_pitch(refs[i].name, 10), mid = f0_at_pitch(refs[i].name, -1),
-           high = f0_at_pitch(refs[i].name, 90);
-    printf("flite-4.3: %s f0 %.0f / %.0f / %.0f Hz at pitch 10 / 50 / 90\n", refs[i].name, low,
-           mid, high);
-    CHECK("flite-4.3", low > 0 && low < mid * 0.9 && high > mid * 1.1);
+    const char *name = refs[i].name;
+    int64_t fast = duration_at_rate(name, 300), slow = duration_at_rate(name, 120);
+    int64_t normal = duration_at_rate(name, 175);
+    CHECK(vid(b, "flite-4.1", name), fast > 0 && fast < normal && normal < slow);
+    CHECK(vid(b, "flite-4.2", name), slow > 2 * fast); /* 300/120 = 2.5 */
+    double low = f0_at_pitch(name, 10), mid = f0_at_pitch(name, -1), high = f0_at_pitch(name, 90);
+    printf("flite-4.3: %s f0 %.0f / %.0f / %.0f Hz at pitch 10 / 50 / 90\n", name, low, mid,
+           high);
+    CHECK(vid(b, "flite-4.3", name), low > 0 && low < mid * 0.9 && high > mid * 1.1);
   }
-  /* Range widens the intonation: the F0 tree voice and the SPAM one (rms). */
+  /* Range widens the intonation: the F0-tree voices and the SPAM one (rms). */
   for (size_t i = 0; i < 3; i++) {
-    double flat = f0_spread(refs[i].name, 0), wide = f0_spread(refs[i].name, 100);
-    printf("flite-4.4: %s F0 p90/p10 %.2f at range 0, %.2f at 100\n", refs[i].name, flat, wide);
-    CHECK("flite-4.4", flat > 0 && wide > flat * 1.1);
+    const char *name = refs[i].name;
+    double flat = f0_spread(name, 0), wide = f0_spread(name, 100);
+    printf("flite-4.4: %s F0 p90/p10 %.2f at range 0, %.2f at 100\n", name, flat, wide);
+    CHECK(vid(b, "flite-4.4", name), flat > 0 && wide > flat * 1.1);
   }
   /* The female voice sits above the male ones. */
   CHECK("flite-4.5", f0_at_pitch("slt", -1) > 1.3 * f0_at_pitch("rms", -1));

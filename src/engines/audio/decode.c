@@ -25,17 +25,17 @@
  *    audio we should trust): MIRA_EINVAL;
  *  - when the container states the stream's length (WAV data size, FLAC
  *    STREAMINFO, MP4 edit list, MP3 Xing/Info frame count, Ogg last
- *    granule; not a bitrate guess) and we decoded more than SLACK_MS less
- *    than that, the file was cut short (an interrupted upload) or packets
- *    were lost to damage; either way the rest of a lip-synced video would
- *    drift, so: MIRA_EINVAL. Streams with no stated length (ADTS AAC, MP3
- *    without a Xing/Info frame) cannot be checked: the demuxer skips junk
- *    silently and we return the audio it found.
+ *    granule; not a bitrate guess) and we decoded less than that by more
+ *    than a slack (slack_seconds), the file was cut short (an interrupted
+ *    upload) or packets were lost to damage; either way the rest of a
+ *    lip-synced video would drift, so: MIRA_EINVAL. Streams with no stated
+ *    length (ADTS AAC, MP3 without a Xing/Info frame) cannot be checked:
+ *    the demuxer skips junk silently and we return the audio it found.
  *    FFmpeg clamps a WAV's data size to the file's, so for RIFF WAVE we
  *    read the data chunk's size ourselves (wav_missing_seconds). Ogg
  *    states its length from its own last page, so a cut Ogg file is
  *    indistinguishable from a shorter one and decodes to what is there.
- *  - decoded audio up to SLACK_MS longer than the stated length is codec
+ *  - decoded audio up to the slack longer than the stated length is codec
  *    padding (AAC's last frame in MP4 is padded to 1024 samples and FFmpeg
  *    5.1 does not trim it), so it is cut to the stated length.
  * Encoder delay is removed by libavcodec itself (MP3 LAME tag, MP4 edit
@@ -68,12 +68,13 @@
 /* Demuxers an audio upload may use (libavformat names; "mov" covers
  * mp4/m4a, "matroska" webm, "wav" RF64). */
 #define FORMATS "wav,w64,mp3,aac,mov,ogg,flac,matroska,aiff,caf,asf,amr,ac3,eac3,au,wv"
-#define MAX_RATE 768000     /* highest rate any FFmpeg decoder reports */
-#define MIN_OUT_RATE 1000   /* lowest rate we resample to: below any use */
-#define MAX_CHANNELS 64     /* SWR_CH_MAX: swresample's own limit */
-#define SLACK_MS 250        /* stated vs decoded length: padding vs truncation */
+#define MAX_RATE 768000   /* highest rate any FFmpeg decoder reports */
+#define MIN_OUT_RATE 1000 /* lowest rate we resample to: below any use */
+#define MAX_CHANNELS 64   /* SWR_CH_MAX: swresample's own limit */
+#define SLACK_MS 250      /* stated vs decoded length: padding vs truncation, */
+#define SLACK_FRAMES 2    /* ... plus this many codec frames (see slack_seconds) */
 #define INITIAL_CAP (1 << 16)
-#define WAV_MAX_CHUNKS 64   /* chunks walked before giving up on finding data */
+#define WAV_MAX_CHUNKS 64 /* chunks walked before giving up on finding data */
 
 typedef struct dec {
   const char *name; /* basename of the path, for messages */
@@ -85,13 +86,13 @@ typedef struct dec {
   int stream;
   int out_rate; /* 0 until the first frame when keeping the input rate */
   int max_seconds;
-  int64_t limit;                /* output samples allowed */
-  int in_rate, in_fmt;          /* what swr is configured for */
+  int64_t limit;       /* output samples allowed */
+  int in_rate, in_fmt; /* what swr is configured for */
   AVChannelLayout in_layout;
   float *buf;
   size_t n, cap;
-  long frames, bad;             /* decoded frames, rejected packets/frames */
-  int last_averr;               /* the last decoder error, for the message */
+  long frames, bad; /* decoded frames, rejected packets/frames */
+  int last_averr;   /* the last decoder error, for the message */
   char *err;
   size_t errlen;
 } dec;
@@ -172,6 +173,17 @@ static double stated_seconds(const dec *d) {
   return -1;
 }
 
+/* How far decoded and stated lengths may differ. MP3's stated length
+ * counts the encoder delay and padding that decoding drops (LAME: 1105
+ * samples plus up to a frame), which at 8 kHz is 0.28 s, so the margin
+ * grows with the codec's frame. */
+static double slack_seconds(const dec *d) {
+  double s = SLACK_MS / 1000.0;
+  if (d->cc->frame_size > 0 && d->cc->sample_rate > 0)
+    s += (double)SLACK_FRAMES * d->cc->frame_size / d->cc->sample_rate;
+  return s;
+}
+
 static int too_long(dec *d) {
   return mira_err(d->err, d->errlen, MIRA_ETOOBIG, "%s is longer than the %d s limit", d->name,
                   d->max_seconds);
@@ -179,7 +191,7 @@ static int too_long(dec *d) {
 
 /* Makes room for extra more samples; never grows far past the limit. */
 static int reserve(dec *d, size_t extra) {
-  if (d->n + extra <= d->cap) return 0;
+  if (d->buf && d->n + extra <= d->cap) return 0;
   size_t want = d->n + extra, cap = d->cap ? d->cap : INITIAL_CAP;
   while (cap < want) cap *= 2;
   size_t ceiling = (size_t)d->limit + extra;
@@ -198,7 +210,7 @@ static int resample(dec *d, const uint8_t **in, int count) {
   for (;;) {
     int room = swr_get_out_samples(d->swr, count);
     if (room < 0) return av_fail(d, room);
-    if (room == 0) return 0;
+    if (room == 0 && !in) return 0;
     int ret = reserve(d, (size_t)room);
     if (ret) return ret;
     uint8_t *dst = (uint8_t *)(d->buf + d->n);
@@ -212,7 +224,8 @@ static int resample(dec *d, const uint8_t **in, int count) {
 
 static int frame_ok(const AVFrame *f) {
   return f->sample_rate > 0 && f->sample_rate <= MAX_RATE && f->ch_layout.nb_channels > 0 &&
-         f->ch_layout.nb_channels <= MAX_CHANNELS && f->format >= 0 && f->nb_samples >= 0;
+         f->ch_layout.nb_channels <= MAX_CHANNELS && f->format >= 0 &&
+         f->format < AV_SAMPLE_FMT_NB && f->nb_samples >= 0;
 }
 
 /* (Re)configures swr for this frame's format. A chained Ogg or an MP3 that
@@ -293,12 +306,11 @@ static int finish(dec *d, double stated) {
     return mira_err(d->err, d->errlen, MIRA_EINVAL, "cannot decode %s: no audio in it", d->name);
   }
   if (stated > 0) {
-    double slack = SLACK_MS / 1000.0 * d->out_rate;
-    double want = stated * d->out_rate;
+    double slack = slack_seconds(d) * d->out_rate, want = stated * d->out_rate;
     if ((double)d->n < want - slack)
       return mira_err(d->err, d->errlen, MIRA_EINVAL,
-                      "cannot decode %s: damaged or truncated (%.2f s of %.2f s decoded)",
-                      d->name, (double)d->n / d->out_rate, stated);
+                      "cannot decode %s: damaged or truncated (%.2f s of %.2f s decoded)", d->name,
+                      (double)d->n / d->out_rate, stated);
     if ((double)d->n > want && (double)d->n <= want + slack) d->n = (size_t)llround(want);
   }
   float *p = realloc(d->buf, (d->n ? d->n : 1) * sizeof(float)); /* give back the slack */
@@ -355,7 +367,7 @@ static void dec_free(dec *d) {
  * checked against the output later, so the claim fails either way: refuse
  * now rather than decode up to the limit), and a WAV cut short. */
 static int precheck(dec *d, const char *path, double stated) {
-  if (stated > d->max_seconds + SLACK_MS / 1000.0) return too_long(d);
+  if (stated > d->max_seconds + slack_seconds(d)) return too_long(d);
   double missing = strcmp(d->fmt->iformat->name, "wav") ? 0 : wav_missing_seconds(path);
   if (missing > SLACK_MS / 1000.0)
     return mira_err(d->err, d->errlen, MIRA_EINVAL, "cannot decode %s: truncated (%.2f s missing)",
@@ -370,8 +382,11 @@ int mira_audio_decode(const char *path, int out_rate, int max_seconds, mira_pcm 
       out_rate > MAX_RATE)
     return mira_err(err, errlen, MIRA_EINVAL, "mira_audio_decode: bad arguments");
   pthread_once(&quiet_once, quiet_log);
-  dec d = {.name = base_name(path), .out_rate = out_rate, .max_seconds = max_seconds,
-           .err = err, .errlen = errlen};
+  dec d = {.name = base_name(path),
+           .out_rate = out_rate,
+           .max_seconds = max_seconds,
+           .err = err,
+           .errlen = errlen};
   d.limit = (int64_t)max_seconds * (out_rate ? out_rate : MAX_RATE);
   double stated = -1;
   int ret = open_input(&d, path);

@@ -56,7 +56,10 @@ static biquad shelf_for(int rate) {
  * normalised by a0); the -0.691 offset was fitted with it that way. */
 static biquad highpass_for(int rate) {
   double k = tan(M_PI * HP_F0 / rate), a0 = 1.0 + k / HP_Q + k * k;
-  return (biquad){.b0 = 1.0, .b1 = -2.0, .b2 = 1.0, .a1 = 2.0 * (k * k - 1.0) / a0,
+  return (biquad){.b0 = 1.0,
+                  .b1 = -2.0,
+                  .b2 = 1.0,
+                  .a1 = 2.0 * (k * k - 1.0) / a0,
                   .a2 = (1.0 - k / HP_Q + k * k) / a0};
 }
 
@@ -74,7 +77,7 @@ static double block_lufs(double z) { return z > 0 ? LOUDNESS_OFFSET + 10.0 * log
 static void gated_pass(const mira_pcm *p, double gate_rel, double *sum, size_t *count) {
   biquad pre = shelf_for(p->sample_rate), rlb = highpass_for(p->sample_rate);
   size_t step = ((size_t)p->sample_rate + 5) / 10; /* 100 ms */
-  double ring[4] = {0}; /* the last four 100 ms sums of squares */
+  double ring[4] = {0};                            /* the last four 100 ms sums of squares */
   double acc = 0;
   size_t in_step = 0, steps = 0;
   *sum = 0;

@@ -43,28 +43,28 @@
 #define WINDOW_MS 32 /* ~30 Hz bins: resolves F1 of a low voice */
 #define MAX_FFT 8192 /* caps the window at very high sample rates */
 
-#define BAND_LOW_HZ 150.0   /* under the first formant of any voice: hum */
+#define BAND_LOW_HZ 150.0 /* under the first formant of any voice: hum */
 #define F1_MIN_HZ 200.0
 #define F1_MAX_HZ 1000.0
 #define MID_MAX_HZ 1800.0   /* F2 of back vowels stays under ~1 kHz */
 #define UPPER_MAX_HZ 3500.0 /* F2/F3 of front vowels */
 #define FRIC_HZ 3000.0      /* above most vowel formants: frication noise */
 #define BAND_TOP_HZ 11000.0
-#define FRIC_RATIO 0.45     /* share of energy above FRIC_HZ */
+#define FRIC_RATIO 0.45 /* share of energy above FRIC_HZ */
 #define FRIC_WEAK_DB (-22.0)
 #define SS_HZ 4800.0
-#define CLOSE_F1_HZ 430.0   /* f1 under this: close vowel or nasal murmur */
-#define MURMUR_UPPER 0.03   /* upper/F1 band: nothing above 1.8 kHz */
+#define CLOSE_F1_HZ 430.0 /* f1 under this: close vowel or nasal murmur */
+#define MURMUR_UPPER 0.03 /* upper/F1 band: nothing above 1.8 kHz */
 #define MURMUR_WEAK_DB (-14.0)
-#define VALLEY_MID 0.05     /* mid/F1 band: the gap between /i/'s F1 and F2 */
-#define FRONT_UPPER 0.15    /* upper/F1 band: a strong F2/F3 -> /e/ */
-#define BACK_MID 0.10       /* mid/F1 band: F2 under 1 kHz -> /o/ */
+#define VALLEY_MID 0.05  /* mid/F1 band: the gap between /i/'s F1 and F2 */
+#define FRONT_UPPER 0.15 /* upper/F1 band: a strong F2/F3 -> /e/ */
+#define BACK_MID 0.10    /* mid/F1 band: F2 under 1 kHz -> /o/ */
 
 typedef struct spectrum {
-  int size;         /* FFT length, a power of two */
-  double *re, *im;  /* size each */
+  int size;            /* FFT length, a power of two */
+  double *re, *im;     /* size each */
   double *cos_, *sin_; /* twiddles, size / 2 each: computed once per track */
-  double *window;   /* Hann, win samples */
+  double *window;      /* Hann, win samples */
   int win;
 } spectrum;
 
@@ -115,8 +115,12 @@ static void fft(spectrum *s) {
     for (; j & bit; bit >>= 1) j ^= bit;
     j |= bit;
     if (i < j) {
-      double t = re[i]; re[i] = re[j]; re[j] = t;
-      t = im[i]; im[i] = im[j]; im[j] = t;
+      double t = re[i];
+      re[i] = re[j];
+      re[j] = t;
+      t = im[i];
+      im[i] = im[j];
+      im[j] = t;
     }
   }
   for (int len = 2; len <= n; len <<= 1) {
@@ -126,8 +130,10 @@ static void fft(spectrum *s) {
       for (int i = k; i < n; i += len) {
         int j = i + len / 2;
         double xr = re[j] * wr - im[j] * wi, xi = re[j] * wi + im[j] * wr;
-        re[j] = re[i] - xr; im[j] = im[i] - xi;
-        re[i] += xr; im[i] += xi;
+        re[j] = re[i] - xr;
+        im[j] = im[i] - xi;
+        re[i] += xr;
+        im[i] += xi;
       }
     }
   }
