@@ -67,7 +67,7 @@ static int run_video(const mira_job *job, const mira_pipeline_env *env, mira_pip
   int rc = speech ? video_speech(p, env, &ms, err, errlen) : video_audio(p, env, &ms, err, errlen);
   json_decref(p);
   if (rc) return rc;
-  return mira_err(err, errlen, MIRA_ENOTSUP, RENDERER_MISSING " (the %s, %.1f s, was prepared)",
+  return mira_err(err, errlen, MIRA_ENOTSUP, RENDERER_MISSING " (the %s, %.3f s, was prepared)",
                   speech ? "speech" : "audio track", ms / 1000.0);
 }
 

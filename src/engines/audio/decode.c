@@ -75,6 +75,7 @@
 #define SLACK_FRAMES 2    /* ... plus this many codec frames (see slack_seconds) */
 #define INITIAL_CAP (1 << 16)
 #define WAV_MAX_CHUNKS 64 /* chunks walked before giving up on finding data */
+#define MAX_SAMPLE 16.0f  /* +24 dBFS: past any real float master, keeps x*x finite */
 
 typedef struct dec {
   const char *name; /* basename of the path, for messages */
@@ -175,8 +176,9 @@ static double stated_seconds(const dec *d) {
 
 /* How far decoded and stated lengths may differ. MP3's stated length
  * counts the encoder delay and padding that decoding drops (LAME: 1105
- * samples plus up to a frame), which at 8 kHz is 0.28 s, so the margin
- * grows with the codec's frame. */
+ * samples plus up to a frame; we measured up to 214 ms at 8 kHz), and
+ * other encoders pad by their own frame, so the margin grows with the
+ * codec's frame size at low rates. */
 static double slack_seconds(const dec *d) {
   double s = SLACK_MS / 1000.0;
   if (d->cc->frame_size > 0 && d->cc->sample_rate > 0)
@@ -299,6 +301,20 @@ static int read_all(dec *d) {
   return d->swr ? resample(d, NULL, 0) : 0;
 }
 
+/* Float WAVs (and float decoders fed junk) can carry NaN, Inf or absurd
+ * values, which would poison every sum downstream (one NaN ends a
+ * loudness measurement). */
+static void sanitize(float *x, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(x[i]))
+      x[i] = 0.0f;
+    else if (x[i] > MAX_SAMPLE)
+      x[i] = MAX_SAMPLE;
+    else if (x[i] < -MAX_SAMPLE)
+      x[i] = -MAX_SAMPLE;
+  }
+}
+
 /* Applies the damaged-file policy and trims codec padding (see the top). */
 static int finish(dec *d, double stated) {
   if (d->n == 0 || d->frames == 0 || d->bad > d->frames) {
@@ -313,6 +329,7 @@ static int finish(dec *d, double stated) {
                       (double)d->n / d->out_rate, stated);
     if ((double)d->n > want && (double)d->n <= want + slack) d->n = (size_t)llround(want);
   }
+  sanitize(d->buf, d->n);
   float *p = realloc(d->buf, (d->n ? d->n : 1) * sizeof(float)); /* give back the slack */
   if (p) d->buf = p;
   return 0;

@@ -32,13 +32,13 @@
 #include "core/error.h"
 #include "engines/audio/audio.h"
 
-#define MAX_FRAME_MS 1000
-#define GATE_DBFS (-55.0)
-#define GATE_BELOW_LOUD_DB 35.0
-#define RANGE_DB 30.0
+#define MAX_FRAME_MS 1000       /* one value a second is already useless for lips */
+#define GATE_DBFS (-55.0)       /* frame RMS: room noise of a quiet recording */
+#define GATE_BELOW_LOUD_DB 35.0 /* breaths and reverb tails of a loud recording */
+#define RANGE_DB 30.0           /* roughly speech's syllable-to-pause swing */
 #define LOUD_PERCENTILE 0.95
-#define ATTACK_MS 12.0
-#define RELEASE_MS 50.0
+#define ATTACK_MS 12.0  /* a jaw opens in one or two video frames... */
+#define RELEASE_MS 50.0 /* ...and closes in three or four */
 #define CLOSED 0.02f
 #define WINDOW_MS 32 /* ~30 Hz bins: resolves F1 of a low voice */
 #define MAX_FFT 8192 /* caps the window at very high sample rates */
