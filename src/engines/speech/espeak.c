@@ -9,9 +9,11 @@
  *
  * Not bit-exact: espeak-ng 1.51 keeps waveform state between calls in
  * function statics that no API resets (pitch flutter phase in wavegen.c's
- * AdvanceParameters, gain, cycle counters). The same text and settings give
- * the same phonemes and words, and timings within ~15 ms, but the samples
- * depend on what was synthesised before. Only a fresh process repeats them.
+ * AdvanceParameters, gain, cycle counters; some earlier texts even change
+ * how long the last syllable is). The same text and settings give the same
+ * phonemes and words, with timings a few ms apart (up to ~50 ms at the end
+ * of the text), but the samples depend on what was synthesised before. A
+ * fresh process's first call matches the espeak-ng CLI sample for sample.
  */
 #include <ctype.h>
 #include <espeak-ng/speak_lib.h>
@@ -67,7 +69,8 @@ static void copy_langs(char *dst, size_t cap, const char *src) {
 }
 
 /* Called once, under the lock: espeak_ListVoices' array is invalidated by
- * the next call to it, so Mira keeps its own copy. */
+ * the next call to it, so Mira keeps its own copy. Failing here leaves
+ * init_rc at MIRA_ENOMEM for good, which only a restart clears. */
 static int load_voices(void) {
   const espeak_VOICE **list = espeak_ListVoices(NULL);
   size_t n = 0;
@@ -92,16 +95,17 @@ static int engine_init(char *err, size_t errlen) {
     int rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, BUFLEN_MS, NULL,
                                  espeakINITIALIZE_PHONEME_EVENTS | espeakINITIALIZE_DONT_EXIT);
     const char *path = NULL;
-    espeak_Info(&path);
+    if (rate > 0) espeak_Info(&path);
     snprintf(data_dir, sizeof data_dir, "%s", path ? path : "");
-    init_rc = rate > 0 && load_voices() == 0 ? 0 : MIRA_ENOTSUP;
     sample_rate = rate;
+    init_rc = rate > 0 ? load_voices() : MIRA_ENOTSUP;
   }
   int rc = init_rc;
   pthread_mutex_unlock(&lock);
-  if (rc)
+  if (rc == MIRA_ENOTSUP)
     return mira_err(err, errlen, rc,
                     "espeak-ng could not load its data: install Debian package espeak-ng-data");
+  if (rc) return mira_err(err, errlen, rc, "out of memory loading the espeak-ng voice list");
   return 0;
 }
 
