@@ -5,6 +5,7 @@
 
 #include "api/handlers.h"
 #include "core/error.h"
+#include "engines/speech/speech.h"
 
 #define PROMPT_MAX 2000
 #define MAX_REFERENCE_IMAGES 4
@@ -71,6 +72,9 @@ int mira_api_video_create(mira_call *c) {
       mira_field_bool(c, "im2vid_full", &v.full) < 0)
     return c->status;
   if (v.text && !*v.text) return mira_reply_error(c, 400, "field 'text' must not be empty");
+  char why[256];
+  if (v.text && mira_speech_check(v.text, why, sizeof why) != 0)
+    return mira_reply_error(c, 400, "field 'text': %s", why);
   mira_avatar a;
   char err[256];
   int rc = c->store->ops->avatar_get(c->store, v.avatar, c->account_id, &a, err, sizeof err);

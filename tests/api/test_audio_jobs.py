@@ -95,8 +95,19 @@ def main():
     short = prepared_seconds(video_error(srv, key, avatar, text="Hello.", voiceId=rms))
     long = prepared_seconds(video_error(srv, key, avatar, text="Hello. " * 20, voiceId=rms))
     check("audio-3.1", short and long and long > 5 * short, "speech length follows the script", (short, long))
+    # audio-3.2: bad markup is a 400 at create time, and nothing is written
+    n = srv.count("jobs")
+    r = srv.request("POST", "/api/video/create", key=key,
+                    json={"avatarId": avatar, "voiceId": rms, "text": 'Wait <break time="20s"/> for it'})
+    eq("audio-3.2", r.status, 400)
+    has("audio-3.2", r.error, "field 'text': break time '20s' is over the 10 s limit")
+    eq("audio-3.2", srv.count("jobs"), n)
+    pause = prepared_seconds(video_error(srv, key, avatar, voiceId=rms, text='Hello. <break time="2s"/> Hello.'))
+    nopause = prepared_seconds(video_error(srv, key, avatar, voiceId=rms, text="Hello. Hello."))
+    check("audio-3.3", pause and nopause and 1.5 < pause - nopause < 2.4, "a 2 s break lengthens the speech",
+          (pause, nopause))
     rc, _ = srv.stop()
-    eq("audio-3.2", rc, 0)
+    eq("audio-3.4", rc, 0)
 
 
 if __name__ == "__main__":

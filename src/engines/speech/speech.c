@@ -375,6 +375,16 @@ static void close_timeline(mira_speech *o) {
   if (o->nphonemes) o->phonemes[o->nphonemes - 1].end_ms = dur;
 }
 
+int mira_speech_check(const char *text, char *err, size_t errlen) {
+  if (!text) return mira_err(err, errlen, MIRA_EINVAL, "no text");
+  int rc = check_text(text, err, errlen);
+  if (rc) return rc;
+  markup m;
+  rc = parse_markup(text, &m, err, errlen);
+  markup_free(&m); /* parse_markup leaves m freeable, also on failure */
+  return rc;
+}
+
 int mira_speech_synth(const mira_tts_voice *v, const char *text, mira_speech *out, char *err,
                       size_t errlen) {
   if (!out) return mira_err(err, errlen, MIRA_EINVAL, "no output");

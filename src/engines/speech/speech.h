@@ -96,6 +96,10 @@ const mira_tts_engine *mira_tts_engine_find(const char *name);
  * installed) or MIRA_EIO. On failure *out is zeroed. */
 int mira_speech_synth(const mira_tts_voice *v, const char *text, mira_speech *out, char *err, size_t errlen);
 
+/* Validates text and markup as mira_speech_synth would, without
+ * synthesising: 0 or MIRA_EINVAL with the same message. For early 400s. */
+int mira_speech_check(const char *text, char *err, size_t errlen);
+
 void mira_speech_free(mira_speech *s);
 
 /* Duration of the PCM in milliseconds. */
