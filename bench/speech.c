@@ -43,7 +43,7 @@ enum {
   MAX_SENTENCES = 64,
   MAX_THREADS = 256,
   HYP_LEN = 512,
-  MT_REPS = 2 /* paragraphs per thread per all-core run */
+  MT_REPS = 1 /* paragraphs per thread per all-core run */
 };
 #define GOAL_ESPEAK_XRT 500.0 /* the issue: one core, espeak-ng */
 #define GOAL_FLITE_XRT 100.0  /* the issue: one core, each flite voice */
