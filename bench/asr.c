@@ -76,6 +76,11 @@ int mira_asr_recognize(mira_asr *a, const int16_t *pcm, size_t samples, int samp
     pcm = owned;
   }
   int rc = 0;
+  /* A new stream resets the front end's noise estimate, which otherwise
+   * carries over from the previous utterance and makes a hypothesis depend
+   * on what the decoder heard before (seen with espeak-ng: two hypotheses
+   * for the same PCM). */
+  ps_start_stream(a->ps);
   if (ps_start_utt(a->ps) < 0) {
     rc = fail(err, errlen, "%s", "ps_start_utt failed");
   } else {

@@ -12,6 +12,11 @@
  *   int refw, e = mira_asr_word_errors("The cat sat.", hyp, &refw);  // WER = e / refw
  *   mira_asr_close(a);
  *
+ * Each utterance is decoded independently: the same PCM gives the same
+ * hypothesis whatever the handle decoded before (each starts a new stream,
+ * which resets PocketSphinx's adaptive noise estimate; the model's CMN is
+ * per utterance).
+ *
  * Ownership: the decoder belongs to the mira_asr handle; strings are the
  * caller's buffers; mira_asr_resample returns malloc'd memory.
  * Thread-safety: one thread per mira_asr handle (a PocketSphinx decoder is

@@ -273,7 +273,7 @@ static void bench_wer(int verbose) {
   }
   if (!verbose) return;
   for (size_t k = 0; k < NWER; k++) {
-    if (wer_res[k].failed) continue;
+    if (wer_res[k].failed || !wer_res[k].errors) continue;
     printf("\n%s %s, wrong hypotheses:\n", wer_voices[k].engine, wer_voices[k].name);
     for (int i = 0; i < nsent; i++)
       if (wer_res[k].sent_errors[i])
@@ -414,8 +414,8 @@ static void bench_speed(const char *paragraph) {
     if (cli && (caudio < audio * 0.8 || caudio > audio * 1.25))
       printf("  note: the CLI wrote %.1f s of audio, ours %.1f s\n", caudio, audio);
   }
-  printf("  all cores: %d threads, each synthesising the paragraph %d times per run (espeak-ng serialises)\n",
-         ncores, MT_REPS);
+  printf("  all cores: %d threads, each synthesising the paragraph %d time%s per run (espeak-ng serialises)\n",
+         ncores, MT_REPS, MT_REPS == 1 ? "" : "s");
   printf("  CLI: `espeak-ng -v VOICE -w out.wav -f text.txt` / `flite -voice VOICE -f text.txt -o out.wav`,\n"
          "       process start and data loading included; ours/CLI = ratio of the x real time numbers\n");
 
