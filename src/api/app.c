@@ -277,7 +277,7 @@ static int run_detached(mira_call *c, const mira_route *r) {
     free(d);
     return mira_reply_error(c, 500, "out of memory");
   }
-  memcpy(d->entity, e.base, e.len);
+  if (e.len) memcpy(d->entity, e.base, e.len); /* a body-less request has base == NULL */
   d->c = *c;
   d->r = r;
   for (size_t i = 0; i < c->nparts; i++) {
