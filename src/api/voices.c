@@ -7,6 +7,7 @@
 #include "api/handlers.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/grow.h"
 #include "core/log.h"
 #include "core/wav.h"
 #include "engines/speech/catalog.h"
@@ -27,12 +28,7 @@ typedef struct seed_ctx {
 } seed_ctx;
 
 static int remember(seed_ctx *s, const char *id) {
-  if (s->nseen == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 256;
-    void *p = realloc(s->seen, cap * sizeof *s->seen);
-    if (!p) return MIRA_ENOMEM;
-    s->seen = p, s->cap = cap;
-  }
+  if (mira_grow((void **)&s->seen, &s->cap, s->nseen + 1, sizeof *s->seen, 256)) return MIRA_ENOMEM;
   memcpy(s->seen[s->nseen++], id, MIRA_ID_SIZE);
   return 0;
 }

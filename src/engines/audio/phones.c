@@ -55,6 +55,7 @@
 #include <sphinxbase/err.h>
 
 #include "core/error.h"
+#include "core/grow.h"
 #include "engines/audio/audio.h"
 
 #define HMM_SUBDIR "en-us"                 /* acoustic model under the model dir */
@@ -211,13 +212,7 @@ static int push(builder *b, const char *ps_name, int64_t start_ms) {
   phone_name(ps_name, name);
   if (b->n && start_ms <= b->v[b->n - 1].start_ms) b->n--;
   if (b->n && strcmp(b->v[b->n - 1].name, name) == 0) return 0;
-  if (b->n == b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 256;
-    mira_phone *v = realloc(b->v, cap * sizeof *v);
-    if (!v) return MIRA_ENOMEM;
-    b->v = v;
-    b->cap = cap;
-  }
+  if (mira_grow((void **)&b->v, &b->cap, b->n + 1, sizeof *b->v, 256)) return MIRA_ENOMEM;
   mira_phone *ph = &b->v[b->n++];
   memcpy(ph->name, name, sizeof name);
   ph->start_ms = (int32_t)start_ms;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/grow.h"
 #include "engines/speech/speech.h"
 
 #define ENGINE "espeak-ng"
@@ -273,16 +274,8 @@ typedef struct collect {
   int failed; /* MIRA_ENOMEM or MIRA_ETOOBIG: the callback aborts synthesis */
 } collect;
 
-/* Doubling growth, so appends are amortised O(1). */
 static int grow(void **p, size_t *cap, size_t need, size_t size) {
-  if (need <= *cap) return 0;
-  size_t c = *cap ? *cap : 1024;
-  while (c < need) c *= 2;
-  void *q = realloc(*p, c * size);
-  if (!q) return MIRA_ENOMEM;
-  *p = q;
-  *cap = c;
-  return 0;
+  return mira_grow(p, cap, need, size, 1024);
 }
 
 static int push_pcm(collect *c, const short *wav, int n) {

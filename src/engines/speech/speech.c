@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "core/error.h"
+#include "core/grow.h"
 #include "engines/speech/speech.h"
 
 #define DEFAULT_BREAK_MS 500      /* SSML's default for a bare <break/> is "medium" */
@@ -242,14 +243,7 @@ typedef struct joiner {
 } joiner;
 
 static int grow(void **p, size_t *cap, size_t need, size_t size) {
-  if (need <= *cap) return 0;
-  size_t c = *cap ? *cap : 256;
-  while (c < need) c *= 2;
-  void *q = realloc(*p, c * size);
-  if (!q) return MIRA_ENOMEM;
-  *p = q;
-  *cap = c;
-  return 0;
+  return mira_grow(p, cap, need, size, 256);
 }
 
 /* Appends a phoneme, keeping phonemes gap-free (rounding to whole ms between
