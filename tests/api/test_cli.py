@@ -96,8 +96,41 @@ def first_start():
     eq("cli-3.4", srv.count("api_keys"), 1)
 
 
+def speech_commands():
+    """mira voices / mira speak (issue 3): the engines without a server."""
+    import json
+    import struct
+    rc, out, _ = mira("voices")
+    eq("cli-4.1", rc, 0)
+    rows = out.strip().splitlines()[1:]
+    eq("cli-4.1", len(rows), 36, "the curated catalog")
+    check("cli-4.1", any("flite" in r and " rms " in r for r in rows), "flite rms listed")
+    rc, out, _ = mira("voices", "--all")
+    check("cli-4.2", rc == 0 and len(out.strip().splitlines()) > 100, "--all lists every installed voice")
+    tmp = H.tempdir("cli-speak")
+    wav, tl = os.path.join(tmp, "a.wav"), os.path.join(tmp, "a.json")
+    rc, out, err = mira("speak", "--voice", "flite:rms", "--text", 'Hello there. <break time="400ms"/> Bye.',
+                        "--out", wav, "--timeline", tl)
+    eq("cli-4.3", rc, 0, err)
+    with open(wav, "rb") as f:
+        data = f.read()
+    check("cli-4.3", data[:4] == b"RIFF" and struct.unpack("<I", data[24:28])[0] == 16000, "a 16 kHz WAV")
+    with open(tl) as f:
+        t = json.load(f)
+    eq("cli-4.4", [w["text"] for w in t["words"]], ["Hello", "there", "Bye"])
+    samples = (len(data) - 44) // 2
+    check("cli-4.4", abs(t["durationMs"] - samples * 1000 // 16000) <= 1, "timeline duration = WAV length")
+    check("cli-4.4", t["phonemes"][-1]["end"] == t["durationMs"] and t["visemes"][0]["start"] == 0,
+          "phonemes and visemes cover the audio")
+    rc, _, err = mira("speak", "--voice", "flite:nosuch", "--text", "x", "--out", wav)
+    check("cli-4.5", rc == 1, "unknown voice fails", rc)
+    has("cli-4.5", err, "unknown flite voice 'nosuch'")
+    rc, _, err = mira("speak", "--voice", "flite:rms", "--out", wav)
+    eq("cli-4.6", rc, 2, "missing --text is a usage error")
+
+
 def main():
-    H.sections(help_texts, keys, first_start)
+    H.sections(help_texts, keys, first_start, speech_commands)
 
 
 if __name__ == "__main__":
