@@ -111,18 +111,18 @@ typedef struct upload_task {
   char err[256];
 } upload_task;
 
-static void upload_work(void *iodata, void *arg) { /* I/O thread: fsync, rename, fsync dir */
+static void upload_work(void *iodata, void *arg) { /* I/O thread: fsync, rename, fsync dir, record */
   upload_task *u = arg;
   mira_blob *b = u->call.app->blob;
+  mira_store *st = ((mira_api_thread *)iodata)->store;
   u->rc = b->ops->put_file(b, u->id, u->tmp, u->err, sizeof u->err);
   if (u->rc) unlink(u->tmp);
+  else u->rc = st->ops->media_set_state(st, u->id, u->from, MIRA_MEDIA_UPLOADED, u->size, u->err, sizeof u->err);
 }
 
 static void upload_done(h2o_req_t *req, void *arg) { /* loop thread */
   upload_task *u = arg;
   mira_call *c = &u->call;
-  if (u->rc == 0)
-    u->rc = c->store->ops->media_set_state(c->store, u->id, u->from, MIRA_MEDIA_UPLOADED, u->size, u->err, sizeof u->err);
   if (req) {
     if (u->rc) mira_reply_rc(c, u->rc, u->err);
     else mira_reply_json(c, 200, json_pack("{s:b}", "success", 1));
@@ -132,7 +132,8 @@ static void upload_done(h2o_req_t *req, void *arg) { /* loop thread */
 }
 
 /* Writes the body to a temp file here (page cache, fast) and leaves the
- * fsync and rename to the I/O pool, so a big upload never stalls the loop. */
+ * fsync, the rename and the database update to the I/O pool, so a big
+ * upload never stalls the loop. */
 static int upload_commit(mira_call *c, const mira_media *m, size_t len) {
   upload_task *u = calloc(1, sizeof *u);
   if (!u) return mira_reply_error(c, 500, "out of memory");
