@@ -27,6 +27,7 @@ static const char *usage_main =
     "  voices [--all]        list the voices this machine can speak\n"
     "  speak --voice ID --text TEXT --out FILE.wav [--timeline FILE.json]\n"
     "                        synthesise speech without a server\n"
+    "  face IMAGE [--json] [--out FILE.png]   detect faces and 68 landmarks\n"
     "  version               print the version\n\n"
     "Run 'mira COMMAND --help' for a command's options.\n";
 
@@ -259,6 +260,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "keys")) return cmd_keys(argc - 2, argv + 2);
   if (!strcmp(argv[1], "voices")) return mira_cli_voices(argc - 2, argv + 2);
   if (!strcmp(argv[1], "speak")) return mira_cli_speak(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "face")) return mira_cli_face(argc - 2, argv + 2);
   if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
     printf("mira %s\n", MIRA_VERSION);
     return 0;

@@ -9,4 +9,7 @@ int mira_cli_voices(int argc, char **argv);
 /* mira speak --voice ID --text TEXT --out FILE.wav [--timeline FILE.json] [--data DIR] */
 int mira_cli_speak(int argc, char **argv);
 
+/* mira face IMAGE [--out annotated.png] [--json] [--cascade FILE] [--box x,y,w,h] */
+int mira_cli_face(int argc, char **argv);
+
 #endif

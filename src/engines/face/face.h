@@ -76,4 +76,57 @@ int mira_shape_model_points(const mira_shape_model *m);
 void mira_face_landmarks(const mira_shape_model *m, const mira_gray *img, const mira_face_box *box,
                          mira_point *out);
 
+/* ---- what the animator and avatar creation need (analyze.c) ---- */
+
+/* iBUG 300-W point ranges of the 68-point model. */
+enum {
+  MIRA_FACE_JAW = 0,        /* 0..16 */
+  MIRA_FACE_RIGHT_BROW = 17, MIRA_FACE_LEFT_BROW = 22,
+  MIRA_FACE_NOSE = 27,      /* bridge 27..30, nostrils 31..35 */
+  MIRA_FACE_RIGHT_EYE = 36, /* 36..41 (the person's right: image left) */
+  MIRA_FACE_LEFT_EYE = 42,  /* 42..47 */
+  MIRA_FACE_OUTER_LIPS = 48,/* 48..59 */
+  MIRA_FACE_INNER_LIPS = 60 /* 60..67 */
+};
+
+typedef struct mira_face_regions {
+  mira_face_box mouth, jaw, right_eye, left_eye; /* bounding boxes of the point groups */
+} mira_face_regions;
+
+typedef struct mira_face_pose {
+  double roll_deg; /* in-plane tilt from the line between the eye centres; + = clockwise */
+  double yaw_deg;  /* left/right turn estimated from the nose tip between the jaw sides */
+} mira_face_pose;
+
+void mira_face_regions_of(const mira_point pts[MIRA_FACE_POINTS], mira_face_regions *out);
+void mira_face_pose_of(const mira_point pts[MIRA_FACE_POINTS], mira_face_pose *out);
+
+typedef enum mira_face_verdict {
+  MIRA_FACE_OK = 0,
+  MIRA_FACE_NONE,        /* no face found */
+  MIRA_FACE_SEVERAL,     /* more than one face of comparable size */
+  MIRA_FACE_TOO_SMALL,   /* face narrower than MIRA_FACE_MIN_SIDE */
+  MIRA_FACE_TOO_ROTATED  /* |roll| or |yaw| over the limits */
+} mira_face_verdict;
+
+#define MIRA_FACE_MIN_SIDE 80       /* px: smaller faces cannot be animated well */
+#define MIRA_FACE_MAX_ROLL 25.0     /* degrees */
+#define MIRA_FACE_MAX_YAW 30.0      /* degrees */
+#define MIRA_FACE_RIVAL_AREA 0.25   /* a second face this large relative to the main one counts */
+#define MIRA_FACE_EYE_CASCADE "/usr/share/opencv4/haarcascades/haarcascade_eye.xml"
+
+/* 1 if the eye cascade finds an eye in the upper 60% of box. The frontal
+ * cascade's false positives (sky, hair, foliage) have none; real faces of at
+ * least MIRA_FACE_MIN_SIDE px have one or two. Below that size eyes are too
+ * small for the eye cascade's 20x20 window, so the answer means little. */
+int mira_face_has_eyes(const mira_cascade *eyes, const mira_gray *img, const mira_face_box *box);
+
+/* Judges a photo for avatar creation. boxes: the detections; eyes[i]: what
+ * mira_face_has_eyes said of box i; pts: n*68 landmarks, box by box.
+ * Faces of at least MIRA_FACE_MIN_SIDE count only with an eye; smaller ones
+ * count as (too small) faces. *main_face is the index of the face to use
+ * (when the verdict is OK). Writes a message that says what to change. */
+mira_face_verdict mira_face_judge(const mira_face_box *boxes, const int *eyes, size_t n, const mira_point *pts,
+                                  size_t *main_face, char *msg, size_t msglen);
+
 #endif
