@@ -129,8 +129,35 @@ def speech_commands():
     eq("cli-4.6", rc, 2, "missing --text is a usage error")
 
 
+def face_command():
+    """mira face (issue 4): boxes and 68 points, JSON shape, annotated PNG, --box."""
+    import json
+    fixtures = os.path.join(os.environ.get("MIRA_SRC", "."), "tests", "fixtures", "faces")
+    img = os.path.join(fixtures, "astronaut.gray.png")
+    with open(os.path.join(fixtures, "astronaut.json")) as f:
+        ref = json.load(f)
+    rc, out, err = mira("face", img, "--json")
+    eq("cli-5.1", rc, 0, err)
+    doc = json.loads(out or "{}")
+    faces = doc.get("faces", [])
+    eq("cli-5.1", [f["box"] for f in faces], ref["detections"]["haarcascade_frontalface_default"])
+    eq("cli-5.2", faces[0]["landmarks"] if faces else None, ref["landmarks"][0]["points"], "dlib's rounded points")
+    eq("cli-5.3", doc.get("verdict"), "ok")
+    png = os.path.join(H.tempdir("cli-face"), "annotated.png")
+    rc, out, err = mira("face", img, "--out", png, "--box", "177,66,95,95")
+    eq("cli-5.4", rc, 0, err)
+    with open(png, "rb") as f:
+        check("cli-5.4", f.read(8) == b"\x89PNG\r\n\x1a\n", "an annotated PNG")
+    has("cli-5.4", out, "face 1: box 177,66,95,95")
+    rc, _, err = mira("face", img, "--box", "1,2,3")
+    eq("cli-5.5", rc, 2)
+    rc, _, err = mira("face", os.path.join(fixtures, "README.md"))
+    eq("cli-5.6", rc, 1)
+    has("cli-5.6", err, "is not a PNG, JPEG or WebP image")
+
+
 def main():
-    H.sections(help_texts, keys, first_start, speech_commands)
+    H.sections(help_texts, keys, first_start, speech_commands, face_command)
 
 
 if __name__ == "__main__":
