@@ -168,6 +168,7 @@ static inline int rd_float(rd *r, float *out) {
 static int rd_colvec(rd *r, uint32_t want, uint32_t *rows, float *dst, float **alloc_out) {
   int64_t nr, nc;
   if (rd_signed(r, 8, &nr) || rd_signed(r, 8, &nc)) return MIRA_EINVAL;
+  if (nr == INT64_MIN || nc == INT64_MIN) return fail(r, "matrix size out of range"); /* fuzz: -INT64_MIN */
   if (nr < 0 || nc < 0) { /* newer format stores both negated */
     nr = -nr;
     nc = -nc;
@@ -466,9 +467,11 @@ void mira_face_landmarks(const mira_shape_model *m, const mira_gray *img, const 
       else
         fv[f] = 0;
     }
-    const tree *tr = &m->trees[cs->tree_off];
+    /* A level without trees, or trees without splits, leave the arrays NULL:
+     * index them only when there is something there (fuzz finding). */
+    const tree *tr = cs->ntrees ? &m->trees[cs->tree_off] : NULL;
     for (uint32_t k = 0; k < cs->ntrees; k++, tr++) {
-      const split *sp = &m->splits[tr->split_off];
+      const split *sp = tr->nsplits ? &m->splits[tr->split_off] : NULL;
       uint32_t i = 0;
       while (i < tr->nsplits)
         i = fv[sp[i].idx1] - fv[sp[i].idx2] > sp[i].thresh ? 2 * i + 1 : 2 * i + 2;
