@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "timing.h"
 
 #include "engines/face/face.h"
 
@@ -42,21 +43,6 @@ static const char *const cascades[][2] = {
     {"lbpcascade_frontalface_improved", "/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml"},
 };
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static int cmp_box(const void *a, const void *b) {
   const mira_face_box *x = a, *y = b;
