@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/clock.h"
 #include "core/crypto.h"
@@ -57,4 +58,12 @@ bool mira_id_valid(const char *s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'))) return false;
   }
   return s[MIRA_ID_LEN] == '\0';
+}
+
+void mira_id_derive(const char *key, char out[MIRA_ID_SIZE]) {
+  uint8_t h[MIRA_SHA256_LEN];
+  mira_sha256(key, strlen(key), h);
+  out[0] = 'c';
+  for (int i = 1; i < MIRA_ID_LEN; i++) out[i] = digits36[h[i] % 36];
+  out[MIRA_ID_LEN] = 0;
 }

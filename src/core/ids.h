@@ -24,4 +24,9 @@ void mira_id_new(char out[MIRA_ID_SIZE]);
 /* True if s is exactly 25 chars of [a-z0-9] starting with 'c'. NULL is false. */
 bool mira_id_valid(const char *s);
 
+/* A stable id derived from a key ("mira-voice:flite:rms"): "c" + 24 base36
+ * chars of SHA-256(key). Stock records and files derived from another id
+ * (a video's thumbnail) get the same id on every machine and every start. */
+void mira_id_derive(const char *key, char out[MIRA_ID_SIZE]);
+
 #endif

@@ -29,7 +29,7 @@
 #include "core/error.h"
 #include "core/ids.h"
 
-#define SCHEMA_VERSION 2     /* PRAGMA user_version once migrations[] ran */
+#define SCHEMA_VERSION 3     /* PRAGMA user_version once migrations[] ran */
 #define BUSY_TIMEOUT_MS 5000 /* how long a writer waits for the lock */
 #define JOB_BATCH 64         /* rows per step of a job listing (list_jobs) */
 #define KEY_HASH_MAX 128     /* SHA-256 hex is 64; room for a longer digest */
@@ -116,13 +116,15 @@ static const char *const migrations[SCHEMA_VERSION] = {
     " PRIMARY KEY(account_id, key));",
     /* 2: stock voices beyond the curated set are stored but not listed
      * (GET /api/voices?all=1 shows them). */
-    "ALTER TABLE voices ADD COLUMN listed INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE voices ADD COLUMN listed INTEGER NOT NULL DEFAULT 1;",
+    /* 3: how each avatar is animated (mira_avatar.rig). */
+    "ALTER TABLE avatars ADD COLUMN rig TEXT NOT NULL DEFAULT '';"
 };
 
 /* ---- statements ---------------------------------------------------------- */
 
 #define AVATAR_COLS                                                                                \
-  "id,IFNULL(account_id,''),name,voice_id,image_media_id,preview_media_id,is_photo,created_at"
+  "id,IFNULL(account_id,''),name,voice_id,image_media_id,preview_media_id,is_photo,created_at,rig"
 #define VOICE_COLS "id,IFNULL(account_id,''),name,language,gender,engine,engine_params,created_at,listed"
 #define MEDIA_COLS "id,account_id,file_name,content_type,size,state,created_at,upload_expires_at"
 #define JOB_COLS                                                                                   \
@@ -135,7 +137,7 @@ enum {
   Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
   Q_ACCOUNT_GET, Q_ACCOUNT_ADD,
   Q_KEY_ADD, Q_KEY_LOOKUP, Q_KEY_LIST, Q_KEY_FIND, Q_KEY_REVOKE,
-  Q_AVATAR_ADD, Q_AVATAR_GET, Q_AVATAR_LIST,
+  Q_AVATAR_ADD, Q_AVATAR_GET, Q_AVATAR_LIST, Q_AVATAR_DEL,
   Q_VOICE_ADD, Q_VOICE_GET, Q_VOICE_LIST, Q_VOICE_DEL,
   Q_MEDIA_ADD, Q_MEDIA_GET, Q_MEDIA_SET, Q_MEDIA_STATE, Q_MEDIA_DEL,
   Q_IDEM_GET, Q_IDEM_PUT,
@@ -165,7 +167,9 @@ static const char *const sql[Q_COUNT] = {
     [Q_KEY_REVOKE] = "UPDATE api_keys SET revoked_at=?2 WHERE id=?1 AND revoked_at=0",
     [Q_AVATAR_ADD] =
         "INSERT INTO avatars(id,account_id,name,voice_id,image_media_id,"
-        "preview_media_id,is_photo,created_at) VALUES(?1,NULLIF(?2,''),?3,?4,?5,?6,?7,?8)",
+        "preview_media_id,is_photo,created_at,rig) VALUES(?1,NULLIF(?2,''),?3,?4,?5,?6,?7,?8,?9)"
+        " ON CONFLICT(id) DO UPDATE SET name=?3,voice_id=?4,image_media_id=?5,preview_media_id=?6,"
+        "is_photo=?7,rig=?9 WHERE account_id IS NULLIF(?2,'')",
     [Q_AVATAR_GET] = "SELECT " AVATAR_COLS " FROM avatars WHERE id=?1"
                      " AND (?2 IS NULL OR account_id IS NULL OR account_id=?2)",
     [Q_AVATAR_LIST] =
@@ -180,6 +184,7 @@ static const char *const sql[Q_COUNT] = {
                     " AND (?2 IS NULL OR account_id IS NULL OR account_id=?2)",
     [Q_VOICE_LIST] = "SELECT " VOICE_COLS " FROM voices WHERE (account_id IS NULL OR account_id=?1)"
                      " AND (listed OR ?2) ORDER BY account_id IS NOT NULL,created_at,rowid",
+    [Q_AVATAR_DEL] = "DELETE FROM avatars WHERE id=?1 AND account_id IS NULLIF(?2,'')",
     [Q_VOICE_DEL] = "DELETE FROM voices WHERE id=?1 AND account_id IS NULLIF(?2,'')",
     [Q_MEDIA_ADD] = "INSERT INTO media(" MEDIA_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
     [Q_MEDIA_GET] =
@@ -439,6 +444,7 @@ static int read_avatar(sqlite3_stmt *st, void *rec) {
   COL(st, 5, a->preview_media_id);
   a->is_photo = sqlite3_column_int(st, 6);
   a->created_at = sqlite3_column_int64(st, 7);
+  COL(st, 8, a->rig);
   return 0;
 }
 
@@ -743,7 +749,11 @@ static int avatar_insert(mira_store *store, const mira_avatar *a, char *err, siz
   BF(st, 6, a->preview_media_id);
   bi(st, 7, a->is_photo ? 1 : 0);
   bi(st, 8, a->created_at > 0 ? a->created_at : mira_now_ms());
-  return run(s, st, "insert avatar", err, errlen);
+  BF(st, 9, a->rig);
+  r = run(s, st, "insert avatar", err, errlen);
+  if (!r && sqlite3_changes(s->db) == 0)
+    r = mira_err(err, errlen, MIRA_EEXIST, "avatar %s belongs to another account", a->id);
+  return r;
 }
 
 static int avatar_get(mira_store *store, const char *id, const char *account_id, mira_avatar *out,
@@ -824,6 +834,19 @@ static int voice_delete(mira_store *store, const char *id, const char *account_i
   bt(st, 2, account_id ? account_id : "");
   r = run(s, st, "delete voice", err, errlen);
   if (!r && sqlite3_changes(s->db) == 0) r = mira_err(err, errlen, MIRA_ENOENT, "voice %s not found", id);
+  return r;
+}
+
+static int avatar_delete(mira_store *store, const char *id, const char *account_id, char *err,
+                         size_t errlen) {
+  sq *s = S(store);
+  int r = arg(id, MIRA_ID_SIZE, "avatar id", err, errlen);
+  if (r) return r;
+  sqlite3_stmt *st = q(s, Q_AVATAR_DEL);
+  bt(st, 1, id);
+  bt(st, 2, account_id ? account_id : "");
+  r = run(s, st, "delete avatar", err, errlen);
+  if (!r && sqlite3_changes(s->db) == 0) r = mira_err(err, errlen, MIRA_ENOENT, "avatar %s not found", id);
   return r;
 }
 
@@ -1246,6 +1269,7 @@ const mira_store_ops mira_store_sqlite = {
     .voice_get = voice_get,
     .voice_list = voice_list,
     .voice_delete = voice_delete,
+    .avatar_delete = avatar_delete,
     .media_insert = media_insert,
     .media_get = media_get,
     .media_set_state = media_set_state,

@@ -48,6 +48,8 @@ typedef struct mira_key_info {
   int64_t revoked_at;       /* 0 while active */
 } mira_key_info;
 
+#define MIRA_RIG_SIZE 4096
+
 typedef struct mira_avatar {
   char id[MIRA_ID_SIZE];
   char account_id[MIRA_ID_SIZE];     /* "" for stock */
@@ -57,6 +59,9 @@ typedef struct mira_avatar {
   char preview_media_id[MIRA_ID_SIZE];
   int is_photo;
   int64_t created_at;
+  /* How to animate it, JSON (engines/animate/rig.c): {"kind":"photo","image":KEY,
+   * "w":..,"h":..,"landmarks":[x0,y0,...]} or {"kind":"cartoon","index":N,...}. */
+  char rig[MIRA_RIG_SIZE];
 } mira_avatar;
 
 typedef struct mira_voice {
@@ -159,7 +164,9 @@ typedef struct mira_store_ops {
   int (*key_revoke)(mira_store *, const char *id_or_prefix, char *err, size_t errlen);
 
   /* Avatars and voices (account_id "" inserts a stock record). list yields
-   * stock then own, oldest first. */
+   * stock then own, oldest first. avatar_insert updates an avatar with the
+   * same id and owner (stock avatars are re-seeded at start-up);
+   * MIRA_EEXIST if the id belongs to another owner. */
   int (*avatar_insert)(mira_store *, const mira_avatar *a, char *err, size_t errlen);
   int (*avatar_get)(mira_store *, const char *id, const char *account_id, mira_avatar *out, char *err, size_t errlen);
   int (*avatar_list)(mira_store *, const char *account_id, mira_avatar_cb cb, void *ud, char *err, size_t errlen);
@@ -223,6 +230,9 @@ typedef struct mira_store_ops {
   /* Deletes a voice owned by account_id ("" or NULL: a stock voice).
    * MIRA_ENOENT if there is no such voice with that owner. */
   int (*voice_delete)(mira_store *, const char *id, const char *account_id, char *err, size_t errlen);
+  /* Deletes an avatar owned by account_id ("" or NULL: a stock avatar).
+   * MIRA_ENOENT if there is no such avatar with that owner. */
+  int (*avatar_delete)(mira_store *, const char *id, const char *account_id, char *err, size_t errlen);
 } mira_store_ops;
 
 struct mira_store {

@@ -136,7 +136,7 @@ static void test_open(void) {
   CHECK_INT("store-1.5", sqlite3_open(db_path("open.db"), &db), SQLITE_OK);
   CHECK_INT("store-1.5", sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
   CHECK_INT("store-1.5", sqlite3_step(q), SQLITE_ROW);
-  CHECK_INT("store-1.5", sqlite3_column_int(q, 0), 2);
+  CHECK_INT("store-1.5", sqlite3_column_int(q, 0), 3);
   sqlite3_finalize(q);
   CHECK_INT("store-1.5", sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
   CHECK_INT("store-1.5", sqlite3_step(q), SQLITE_ROW);
@@ -151,7 +151,7 @@ static void test_open(void) {
   CHECK_INT("store-1.6", mira_store_open(&st, "sqlite", db_path("open.db"), err, sizeof err),
             MIRA_ENOTSUP);
   CHECK("store-1.6", st == NULL);
-  CHECK_STR("store-1.6", err, "open: database schema version 99 is newer than this build's 2");
+  CHECK_STR("store-1.6", err, "open: database schema version 99 is newer than this build's 3");
   mira_store_close(NULL);
 
   CHECK_STR("store-1.7", mira_job_kind_name(MIRA_JOB_VIDEO), "video");
@@ -262,7 +262,12 @@ static void test_avatars(mira_store *st, const char *alice, const char *bob) {
   CHECK_INT("store-3.1", o->avatar_insert(st, &stock2, err, sizeof err), 0);
   CHECK_INT("store-3.1", o->avatar_insert(st, &own2, err, sizeof err), 0);
   CHECK_INT("store-3.1", o->avatar_insert(st, &other, err, sizeof err), 0);
-  CHECK_INT("store-3.2", o->avatar_insert(st, &own1, err, sizeof err), MIRA_EEXIST);
+  /* Same id and owner: an update (re-seeding); another owner: refused. */
+  snprintf(own1.rig, sizeof own1.rig, "{\"kind\":\"cartoon\",\"index\":2}");
+  CHECK_INT("store-3.2", o->avatar_insert(st, &own1, err, sizeof err), 0);
+  mira_avatar taken = own1;
+  snprintf(taken.account_id, sizeof taken.account_id, "%s", bob);
+  CHECK_INT("store-3.2", o->avatar_insert(st, &taken, err, sizeof err), MIRA_EEXIST);
   mira_avatar orphan = avatar("cnosuchaccountnosuchaccou", "x", 0);
   CHECK_INT("store-3.2", o->avatar_insert(st, &orphan, err, sizeof err), MIRA_EINVAL);
 
@@ -273,6 +278,7 @@ static void test_avatars(mira_store *st, const char *alice, const char *bob) {
   CHECK_INT("store-3.4", o->avatar_get(st, own1.id, alice, &got, err, sizeof err), 0);
   CHECK_STR("store-3.4", got.account_id, alice);
   CHECK_STR("store-3.4", got.voice_id, own1.voice_id);
+  CHECK_STR("store-3.4", got.rig, "{\"kind\":\"cartoon\",\"index\":2}");
   CHECK_INT("store-3.4", got.is_photo, 1);
   CHECK_INT("store-3.4", got.created_at, 1500);
 
@@ -292,6 +298,12 @@ static void test_avatars(mira_store *st, const char *alice, const char *bob) {
   CHECK_STR("store-3.7", l.id[1], stock2.id);
   CHECK_STR("store-3.7", l.id[2], own1.id);
   CHECK_STR("store-3.7", l.id[3], own2.id);
+  /* Deleting: only by the owner. */
+  CHECK_INT("store-3.7", o->avatar_delete(st, own2.id, bob, err, sizeof err), MIRA_ENOENT);
+  CHECK_INT("store-3.7", o->avatar_delete(st, stock2.id, alice, err, sizeof err), MIRA_ENOENT);
+  CHECK_INT("store-3.7", o->avatar_delete(st, own2.id, alice, err, sizeof err), 0);
+  CHECK_INT("store-3.7", o->avatar_get(st, own2.id, alice, &got, err, sizeof err), MIRA_ENOENT);
+  CHECK_INT("store-3.7", o->avatar_insert(st, &own2, err, sizeof err), 0);
   memset(&l, 0, sizeof l);
   CHECK_INT("store-3.8", o->avatar_list(st, "", on_avatar, &l, err, sizeof err), 0);
   CHECK_INT("store-3.8", l.n, 2);
