@@ -28,6 +28,7 @@ static const char *usage_main =
     "  speak --voice ID --text TEXT --out FILE.wav [--timeline FILE.json]\n"
     "                        synthesise speech without a server\n"
     "  face IMAGE [--json] [--out FILE.png]   detect faces and 68 landmarks\n"
+    "  render --avatar ID --text TEXT --out FILE.mp4   a talking-avatar video without a server\n"
     "  version               print the version\n\n"
     "Run 'mira COMMAND --help' for a command's options.\n";
 
@@ -135,6 +136,7 @@ static int first_key(mira_app *app) {
   int n = 0;
   int rc = mira_store_open(&st, app->store_backend, app->store_dsn, err, sizeof err);
   if (rc == 0) rc = mira_voices_seed(st, err, sizeof err);
+  if (rc == 0) rc = mira_avatars_seed(st, app->blob, err, sizeof err);
   if (rc == 0) rc = st->ops->key_list(st, count_key, &n, err, sizeof err);
   if (rc == 0 && n == 0) {
     rc = mira_keys_create(st, "default", key, err, sizeof err);
@@ -261,6 +263,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "voices")) return mira_cli_voices(argc - 2, argv + 2);
   if (!strcmp(argv[1], "speak")) return mira_cli_speak(argc - 2, argv + 2);
   if (!strcmp(argv[1], "face")) return mira_cli_face(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "render")) return mira_cli_render(argc - 2, argv + 2);
   if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
     printf("mira %s\n", MIRA_VERSION);
     return 0;

@@ -79,6 +79,8 @@ typedef struct mira_app {
   mira_metrics metrics;
   pthread_mutex_t rate_mu;
   mira_rate_slot *rate;      /* MIRA_RATE_SLOTS, NULL when unlimited */
+  pthread_mutex_t face_mu;
+  struct mira_face_models *face; /* avatar creation; loaded on first use */
 } mira_app;
 
 int mira_app_init(mira_app *app, const mira_app_config *c, char *err, size_t errlen);
@@ -184,6 +186,9 @@ int mira_query_param(mira_call *c, const char *name, char *out, size_t outlen);
 int mira_header(mira_call *c, const char *name, char *out, size_t outlen);
 /* Seeds the stock voices from the installed engines (api/voices.c). */
 int mira_voices_seed(mira_store *st, char *err, size_t errlen);
+/* Seeds the stock avatars (api/avatar_seed.c): illustrated ones and the
+ * photos this machine may ship. */
+int mira_avatars_seed(mira_store *st, mira_blob *blob, char *err, size_t errlen);
 
 /* ---- cached list replies (api/cache.c) ---- */
 enum { MIRA_CACHE_AVATARS = 1, MIRA_CACHE_VOICES = 2, MIRA_CACHE_VOICES_ALL = 3 };

@@ -1,6 +1,7 @@
 /* Request dispatch: route lookup, API key, rate limit, body parsing, the
  * handler, then metrics and the access log. Also app start-up state. */
 #include "api/api.h"
+#include "engines/face/avatar.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +64,7 @@ int mira_app_init(mira_app *app, const mira_app_config *c, char *err, size_t err
   int swept = app->blob->ops->sweep_tmp(app->blob);
   if (swept) MIRA_LOGI("blob", "removed %d temp files left by an interrupted run", swept);
   pthread_mutex_init(&app->rate_mu, NULL);
+  pthread_mutex_init(&app->face_mu, NULL);
   if (c->rate_limit > 0) app->rate = calloc(MIRA_RATE_SLOTS, sizeof *app->rate);
   return 0;
 }
@@ -73,6 +75,9 @@ void mira_app_fini(mira_app *app) {
   free(app->rate);
   app->rate = NULL;
   pthread_mutex_destroy(&app->rate_mu);
+  mira_face_models_free(app->face);
+  app->face = NULL;
+  pthread_mutex_destroy(&app->face_mu);
 }
 
 /* ---- per thread ---- */

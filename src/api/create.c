@@ -5,6 +5,7 @@
 
 #include "api/handlers.h"
 #include "core/error.h"
+#include "engines/animate/rig.h"
 #include "engines/speech/speech.h"
 
 #define PROMPT_MAX 2000
@@ -80,6 +81,9 @@ int mira_api_video_create(mira_call *c) {
   int rc = c->store->ops->avatar_get(c->store, v.avatar, c->account_id, &a, err, sizeof err);
   if (rc == MIRA_ENOENT) return mira_reply_error(c, 404, "avatarId '%s' not found", v.avatar);
   if (rc) return mira_reply_rc(c, rc, err);
+  mira_rig rig;
+  if (mira_rig_parse(a.rig, &rig, err, sizeof err) != 0)
+    return mira_reply_error(c, 422, "avatar '%s' cannot be animated: %s", a.id, err);
   if (video_source(c, &v, &a) < 0) return c->status;
 
   char uploaded[1][MIRA_ID_SIZE], digest[1][65];
@@ -89,7 +93,7 @@ int mira_api_video_create(mira_call *c) {
     v.media = uploaded[0];
     nup = 1;
   }
-  json_t *p = json_pack("{s:b}", "im2vid_full", v.full);
+  json_t *p = json_pack("{s:b,s:s}", "im2vid_full", v.full, "avatarRig", a.rig);
   if (v.text) {
     json_object_set_new(p, "text", json_string(v.text));
     json_object_set_new(p, "voiceId", json_string(v.voice));

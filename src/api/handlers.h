@@ -7,6 +7,8 @@
 
 /* avatars.c */
 int mira_api_avatars_list(mira_call *c);
+int mira_api_avatar_create(mira_call *c);
+int mira_api_avatar_delete(mira_call *c);
 /* voices.c */
 int mira_api_voices_list(mira_call *c);
 int mira_api_voice_create(mira_call *c);
@@ -27,6 +29,8 @@ int mira_api_videos_list(mira_call *c);
 int mira_api_video_get(mira_call *c);
 int mira_api_video_download(mira_call *c);
 int mira_api_video_status(mira_call *c);
+int mira_api_video_thumbnail(mira_call *c);
+int mira_api_video_captions(mira_call *c);
 int mira_api_job_lookup(mira_call *c);
 /* system.c */
 int mira_api_healthz(mira_call *c);

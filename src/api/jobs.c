@@ -9,6 +9,7 @@
 #include "core/crypto.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "engines/pipeline.h"
 
 #define IDEMPOTENCY_KEY_MAX 255
 
@@ -199,6 +200,25 @@ int mira_api_video_get(mira_call *c) {
   mira_job_clear(&j);
   return mira_reply_json(c, 200, o);
 }
+
+/* Thumbnail and captions are companions of the video file, found by id. */
+static int companion(mira_call *c, mira_companion which, const char *type) {
+  mira_job j;
+  if (load_video(c, &j) < 0) return c->status;
+  char id[MIRA_ID_SIZE], err[256];
+  mira_pipeline_companion_id(j.result_media_id, which, id);
+  mira_job_clear(&j);
+  mira_media m;
+  int rc = c->store->ops->media_get(c->store, id, c->account_id, &m, err, sizeof err);
+  if (rc == MIRA_ENOENT)
+    return mira_reply_error(c, 404, "this video has no %s", which == MIRA_COMPANION_THUMB ? "thumbnail"
+                            : "captions (it was made from an audio track, which has no words)");
+  if (rc) return mira_reply_rc(c, rc, err);
+  return mira_reply_file(c, id, type);
+}
+
+int mira_api_video_thumbnail(mira_call *c) { return companion(c, MIRA_COMPANION_THUMB, "image/jpeg"); }
+int mira_api_video_captions(mira_call *c) { return companion(c, MIRA_COMPANION_CAPTIONS, "text/vtt; charset=utf-8"); }
 
 int mira_api_video_download(mira_call *c) {
   mira_job j;

@@ -8,6 +8,8 @@
 
 const mira_route mira_routes[] = {
     {"GET", "/api/avatars", mira_api_avatars_list, 0, "List stock and own avatars"},
+    {"POST", "/api/avatars", mira_api_avatar_create, WRITE, "Create an avatar from a photo (face checked)"},
+    {"DELETE", "/api/avatars/{id}", mira_api_avatar_delete, MIRA_ROUTE_OFFLOAD, "Delete an own avatar"},
     {"GET", "/api/voices", mira_api_voices_list, 0, "List stock and own voices (?all=1: every installed voice)"},
     {"POST", "/api/voices", mira_api_voice_create, WRITE, "Create a custom voice preset"},
     {"DELETE", "/api/voices/{id}", mira_api_voice_delete, MIRA_ROUTE_OFFLOAD, "Delete an own custom voice"},
@@ -18,6 +20,8 @@ const mira_route mira_routes[] = {
     {"GET", "/api/video/{id}", mira_api_video_get, 0, "Completed video metadata with a signed download URL"},
     {"GET", "/api/video/{id}/download", mira_api_video_download, 0, "Download a completed video (MP4, Range)"},
     {"GET", "/api/video/{id}/status", mira_api_video_status, 0, "Status and progress of a job"},
+    {"GET", "/api/video/{id}/thumbnail", mira_api_video_thumbnail, 0, "A completed video's thumbnail (JPEG)"},
+    {"GET", "/api/video/{id}/captions.vtt", mira_api_video_captions, 0, "A completed video's captions (WebVTT)"},
     {"POST", "/api/image/generate", mira_api_image_generate, WRITE, "Create a text-to-image job"},
     {"POST", "/api/image/edit", mira_api_image_edit, WRITE, "Create an image editing job"},
     {"POST", "/api/image/inpaint", mira_api_image_inpaint, WRITE, "Create an inpainting job"},

@@ -59,7 +59,7 @@ static int match_id(void *ud, const mira_tts_voice_info *v, const mira_catalog_e
 }
 
 /* ENGINE:VOICE, a stock id, or a custom voice from the store. */
-static int resolve(const char *spec, const char *data, char *engine, size_t elen, char *params, size_t plen,
+int mira_cli_resolve_voice(const char *spec, const char *data, char *engine, size_t elen, char *params, size_t plen,
                    char *err, size_t errlen) {
   const char *colon = strchr(spec, ':');
   if (colon && !mira_id_valid(spec)) {
@@ -110,7 +110,7 @@ int mira_cli_speak(int argc, char **argv) {
   char engine[32], params[600], name[96], err[512];
   mira_tts_voice tv;
   mira_speech sp = {0};
-  int rc = resolve(voice, data && *data ? data : "./data", engine, sizeof engine, params, sizeof params, err, sizeof err);
+  int rc = mira_cli_resolve_voice(voice, data && *data ? data : "./data", engine, sizeof engine, params, sizeof params, err, sizeof err);
   if (rc == 0) rc = mira_catalog_tts_voice(engine, params, &tv, name, sizeof name, err, sizeof err);
   if (rc == 0) rc = mira_speech_synth(&tv, text, &sp, err, sizeof err);
   if (rc == 0) rc = mira_wav_write(out, sp.pcm, sp.samples, sp.sample_rate, err, sizeof err);

@@ -41,7 +41,17 @@ typedef struct mira_pipeline_output {
   char content_type[64];    /* canonical type of the output */
   char file_name[128];      /* suggested download name */
   int64_t duration_ms;      /* videos */
+  /* Companions of the output, stored under ids derived from the output's
+   * (mira_pipeline_companion_id); "" when there is none. */
+  char thumb_path[1024];    /* image/jpeg */
+  char captions_path[1024]; /* text/vtt */
 } mira_pipeline_output;
+
+typedef enum mira_companion { MIRA_COMPANION_THUMB, MIRA_COMPANION_CAPTIONS } mira_companion;
+
+/* The media id of an output's thumbnail or captions: derived, so the API
+ * finds them from the job's result id alone. */
+void mira_pipeline_companion_id(const char *result_media_id, mira_companion which, char out[MIRA_ID_SIZE]);
 
 typedef struct mira_pipeline {
   mira_job_kind kind;

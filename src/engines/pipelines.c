@@ -2,10 +2,9 @@
  *
  * The engines arrive issue by issue. A kind whose engines are not built says
  * what is missing, and its jobs fail with that message; they are never
- * faked. The video pipeline already runs its first stage for real — speech
- * synthesis or decoding and analysing the uploaded audio — so a bad voice or
- * a corrupt upload fails with its own message, and then stops where the
- * missing renderer would begin. */
+ * faked. The video pipeline turns the job's parameters (validated by the
+ * API, with the avatar's rig and the voice copied in at create time, so a
+ * later edit cannot change a queued video) into a render request. */
 #include "engines/pipeline.h"
 
 #include <jansson.h>
@@ -13,81 +12,81 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "engines/audio/audio.h"
+#include "core/ids.h"
+#include "engines/render.h"
 #include "engines/speech/catalog.h"
-#include "engines/speech/speech.h"
 
-#define VIDEO_AUDIO_RATE 48000 /* what the MP4's AAC track will carry */
-#define RENDERER_MISSING                                                                           \
-  "talking-avatar rendering is not available in this build of Mira: the face, animate and video " \
-  "engines (engines/face, engines/animate, engines/video) are not implemented yet"
+/* Frames, thumbnail and captions land in tmp_dir; the pool stores them. */
+static void temp_paths(const mira_job *job, const mira_pipeline_env *env, mira_pipeline_output *out) {
+  snprintf(out->path, sizeof out->path, "%s/%s.mp4", env->tmp_dir, job->id);
+  snprintf(out->thumb_path, sizeof out->thumb_path, "%s/%s.jpg", env->tmp_dir, job->id);
+  snprintf(out->captions_path, sizeof out->captions_path, "%s/%s.vtt", env->tmp_dir, job->id);
+}
 
-static int video_speech(json_t *p, const mira_pipeline_env *env, int64_t *ms, char *err, size_t errlen) {
+/* Idle motion differs from video to video but is fixed for a job, so a
+ * retried job renders the same frames. */
+static uint64_t job_seed(const char *id) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *id; id++) h = (h ^ (uint8_t)*id) * 1099511628211ull;
+  return h;
+}
+
+static int video_request(const mira_job *job, json_t *p, const mira_pipeline_env *env, mira_render_req *q,
+                         mira_tts_voice *v, char *voice_name, size_t vn, char *image, size_t imagelen,
+                         char *audio, size_t audiolen, char *err, size_t errlen) {
   const char *text = json_string_value(json_object_get(p, "text"));
-  const char *engine = json_string_value(json_object_get(p, "voiceEngine"));
-  const char *params = json_string_value(json_object_get(p, "voiceParams"));
-  if (!engine || !params) return mira_err(err, errlen, MIRA_EINVAL, "the job has no voice parameters");
-  mira_tts_voice v;
-  mira_speech sp = {0};
-  char name[96];
-  int rc = mira_catalog_tts_voice(engine, params, &v, name, sizeof name, err, errlen);
-  if (rc == 0) rc = mira_speech_synth(&v, text, &sp, err, errlen);
-  if (rc) return rc;
-  *ms = mira_speech_duration_ms(&sp);
-  mira_speech_free(&sp);
-  env->progress(env->ctx, 10);
-  return 0;
-}
-
-/* Recognised phones give the right viseme in ~73% of frames against ~28% for
- * the spectral guess (tests/unit/test_phones.c). The model is English; other
- * languages still get mouth shapes from the nearest English phones, which
- * beats the guess. Without the model the guess stays. */
-static void refine_visemes(const mira_pcm *pcm, mira_mouth_track *mt) {
-  mira_phone_track pt;
-  char why[256];
-  if (mira_audio_phones(pcm, &pt, why, sizeof why) != 0) return;
-  mira_phone_track_visemes(&pt, mt->frame_ms, mt->viseme, mt->frames);
-  mira_phone_track_free(&pt);
-}
-
-static int video_audio(json_t *p, const mira_pipeline_env *env, int64_t *ms, char *err, size_t errlen) {
   const char *media = json_string_value(json_object_get(p, "mediaId"));
-  char path[1024];
-  if (!media || env->input_path(env->ctx, media, path, sizeof path) != 0)
-    return mira_err(err, errlen, MIRA_EIO, "the uploaded audio %s is missing from the blob store", media ? media : "");
-  mira_pcm pcm;
-  mira_mouth_track mt;
-  int rc = mira_audio_decode(path, VIDEO_AUDIO_RATE, MIRA_AUDIO_MAX_SECONDS, &pcm, err, errlen);
-  if (rc) return rc;
-  env->progress(env->ctx, 5);
-  mira_audio_normalize(&pcm, MIRA_AUDIO_TARGET_LUFS);
-  rc = mira_audio_mouth_track(&pcm, 10, &mt, err, errlen);
-  if (rc == 0) {
-    refine_visemes(&pcm, &mt);
-    mira_mouth_track_free(&mt);
+  q->full = json_is_true(json_object_get(p, "im2vid_full"));
+  q->seed = job_seed(job->id);
+  q->tmp_dir = env->tmp_dir;
+  if (q->rig->kind == MIRA_RIG_PHOTO && env->input_path(env->ctx, q->rig->image, image, imagelen) != 0)
+    return mira_err(err, errlen, MIRA_EIO, "the avatar's photo %s is missing from the blob store", q->rig->image);
+  q->image_path = image;
+  if (text) {
+    const char *engine = json_string_value(json_object_get(p, "voiceEngine"));
+    const char *params = json_string_value(json_object_get(p, "voiceParams"));
+    if (!engine || !params) return mira_err(err, errlen, MIRA_EINVAL, "the job has no voice parameters");
+    q->text = text;
+    q->voice = v;
+    return mira_catalog_tts_voice(engine, params, v, voice_name, vn, err, errlen);
   }
-  *ms = mira_pcm_duration_ms(&pcm);
-  mira_pcm_free(&pcm);
-  env->progress(env->ctx, 10);
-  return rc;
+  if (!media || env->input_path(env->ctx, media, audio, audiolen) != 0)
+    return mira_err(err, errlen, MIRA_EIO, "the uploaded audio %s is missing from the blob store", media ? media : "");
+  q->audio_path = audio;
+  return 0;
 }
 
 static int run_video(const mira_job *job, const mira_pipeline_env *env, mira_pipeline_output *out, char *err,
                      size_t errlen) {
   json_t *p = json_loads(job->params ? job->params : "", 0, NULL);
   if (!p) return mira_err(err, errlen, MIRA_EINVAL, "the job's parameters are not valid JSON");
-  int64_t ms = 0;
-  int speech = json_is_string(json_object_get(p, "text"));
-  int rc = speech ? video_speech(p, env, &ms, err, errlen) : video_audio(p, env, &ms, err, errlen);
+  mira_rig rig;
+  mira_tts_voice v;
+  char voice_name[96], image[1024], audio[1024];
+  mira_render_req q = {.rig = &rig, .progress = env->progress, .should_stop = env->should_stop, .ctx = env->ctx};
+  int rc = mira_rig_parse(json_string_value(json_object_get(p, "avatarRig")), &rig, err, errlen);
+  if (!rc) rc = video_request(job, p, env, &q, &v, voice_name, sizeof voice_name, image, sizeof image, audio,
+                              sizeof audio, err, errlen);
+  temp_paths(job, env, out);
+  q.out_mp4 = out->path;
+  q.out_thumb = out->thumb_path;
+  q.out_vtt = out->captions_path;
+  mira_render_result res;
+  if (!rc) rc = mira_render_video(&q, &res, err, errlen);
   json_decref(p);
-  if (rc) return rc;
-  return mira_err(err, errlen, MIRA_ENOTSUP, RENDERER_MISSING " (the %s, %.3f s, was prepared)",
-                  speech ? "speech" : "audio track", ms / 1000.0);
+  if (rc) {
+    out->path[0] = out->thumb_path[0] = out->captions_path[0] = 0;
+    return rc;
+  }
+  if (!res.wrote_vtt) out->captions_path[0] = 0;
+  snprintf(out->content_type, sizeof out->content_type, "video/mp4");
+  snprintf(out->file_name, sizeof out->file_name, "%s.mp4", job->id);
+  out->duration_ms = res.duration_ms;
+  return 0;
 }
 
 static const mira_pipeline pipelines[MIRA_JOB_KIND_COUNT] = {
-    [MIRA_JOB_VIDEO] = {MIRA_JOB_VIDEO, "video", run_video, RENDERER_MISSING},
+    [MIRA_JOB_VIDEO] = {MIRA_JOB_VIDEO, "video", run_video, NULL},
     [MIRA_JOB_IMAGE_GENERATE] = {MIRA_JOB_IMAGE_GENERATE, "image_generate", NULL,
                                  "text-to-image is not available in this build of Mira: the "
                                  "diffusion engine (engines/diffusion) and a Stable Diffusion "
@@ -100,6 +99,12 @@ static const mira_pipeline pipelines[MIRA_JOB_KIND_COUNT] = {
                                 "inpainting is not available in this build of Mira: the inpaint "
                                 "engine (engines/inpaint) is not implemented yet"},
 };
+
+void mira_pipeline_companion_id(const char *result_media_id, mira_companion which, char out[MIRA_ID_SIZE]) {
+  char key[96];
+  snprintf(key, sizeof key, "mira-%s:%s", which == MIRA_COMPANION_THUMB ? "thumb" : "captions", result_media_id);
+  mira_id_derive(key, out);
+}
 
 const mira_pipeline *mira_pipeline_for(mira_job_kind kind) {
   if ((unsigned)kind >= MIRA_JOB_KIND_COUNT) kind = MIRA_JOB_VIDEO;

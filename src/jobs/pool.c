@@ -76,25 +76,53 @@ static int env_input_path(void *ctx, const char *media_id, char *out, size_t out
 
 /* ---- running one job ---- */
 
-static int store_output(worker *w, const mira_job *job, mira_pipeline_output *o, char *media_id,
-                        char *err, size_t errlen) {
+static int store_file(worker *w, const mira_job *job, const char *id, const char *path, const char *type,
+                      const char *file_name, char *err, size_t errlen) {
   mira_blob *b = w->pool->blob;
   mira_media m = {0};
   int64_t size = 0;
-  mira_id_new(m.id);
-  int rc = b->ops->put_file(b, m.id, o->path, err, errlen);
+  snprintf(m.id, sizeof m.id, "%s", id);
+  int rc = b->ops->put_file(b, m.id, path, err, errlen);
   if (rc == 0) rc = b->ops->size(b, m.id, &size, err, errlen);
   if (rc) return rc;
   snprintf(m.account_id, sizeof m.account_id, "%s", job->account_id);
-  snprintf(m.file_name, sizeof m.file_name, "%s", o->file_name[0] ? o->file_name : job->name);
-  snprintf(m.content_type, sizeof m.content_type, "%s", o->content_type);
+  snprintf(m.file_name, sizeof m.file_name, "%s", file_name);
+  snprintf(m.content_type, sizeof m.content_type, "%s", type);
   m.size = size;
   m.state = MIRA_MEDIA_READY;
   m.created_at = mira_now_ms();
   rc = w->store->ops->media_insert(w->store, &m, err, errlen);
   if (rc) b->ops->remove(b, m.id, NULL, 0);
-  else memcpy(media_id, m.id, MIRA_ID_SIZE);
   return rc;
+}
+
+/* The output, then its companions (thumbnail, captions) under derived ids,
+ * all before the job is marked complete: a complete job has all of them. */
+static int store_output(worker *w, const mira_job *job, mira_pipeline_output *o, char *media_id,
+                        char *err, size_t errlen) {
+  char id[MIRA_ID_SIZE], name[MIRA_NAME_SIZE + 8];
+  mira_id_new(id);
+  int rc = store_file(w, job, id, o->path, o->content_type, o->file_name[0] ? o->file_name : job->name, err, errlen);
+  if (rc) return rc;
+  o->path[0] = 0;
+  memcpy(media_id, id, MIRA_ID_SIZE);
+  char *paths[2] = {o->thumb_path, o->captions_path};
+  const char *types[2] = {"image/jpeg", "text/vtt"}, *ext[2] = {"jpg", "vtt"};
+  for (int k = 0; k < 2 && rc == 0; k++) {
+    if (!paths[k][0]) continue;
+    mira_pipeline_companion_id(id, k == 0 ? MIRA_COMPANION_THUMB : MIRA_COMPANION_CAPTIONS, name);
+    char file_name[MIRA_NAME_SIZE];
+    snprintf(file_name, sizeof file_name, "%s.%s", job->id, ext[k]);
+    rc = store_file(w, job, name, paths[k], types[k], file_name, err, errlen);
+    if (rc == 0) paths[k][0] = 0; /* moved: nothing left to clean up */
+  }
+  return rc;
+}
+
+static void drop_temp(mira_pipeline_output *o) {
+  if (o->path[0]) unlink(o->path);
+  if (o->thumb_path[0]) unlink(o->thumb_path);
+  if (o->captions_path[0]) unlink(o->captions_path);
 }
 
 /* Testing aid (MIRA_TEST_JOB_DELAY_MS): holds a job in WORKING with visible
@@ -137,13 +165,13 @@ static void run_job(worker *w, const mira_job *job) {
   if (rc == MIRA_EBUSY && atomic_load(&w->pool->stopping)) {
     w->store->ops->job_requeue(w->store, job->id, w->owner, NULL, 0);
     MIRA_LOGI("jobs", "job %s: re-queued for shutdown", job->id);
-    if (out.path[0]) unlink(out.path);
+    drop_temp(&out);
     return;
   }
   if (rc == 0) finish(w, job, MIRA_JOB_COMPLETE, NULL, media_id, out.duration_ms);
   else finish(w, job, rc == MIRA_EIO || rc == MIRA_ENOMEM ? MIRA_JOB_ERROR : MIRA_JOB_FAILED, err,
               NULL, 0);
-  if (rc && out.path[0]) unlink(out.path);
+  drop_temp(&out);
 
   pthread_mutex_lock(&w->pool->mu);
   w->pool->stats.seconds[job->kind] += (double)(mira_mono_ns() - t0) / 1e9;

@@ -76,14 +76,9 @@ const mira_catalog_entry *mira_catalog_default_for(const char *language) {
 }
 
 void mira_catalog_voice_id(const char *engine, const char *voice, char out[MIRA_ID_SIZE]) {
-  static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
   char key[160];
-  uint8_t h[MIRA_SHA256_LEN];
-  int n = snprintf(key, sizeof key, "mira-voice:%s:%s", engine, voice);
-  mira_sha256(key, (size_t)n, h);
-  out[0] = 'c';
-  for (int i = 1; i < MIRA_ID_LEN; i++) out[i] = b36[h[i] % 36];
-  out[MIRA_ID_LEN] = 0;
+  snprintf(key, sizeof key, "mira-voice:%s:%s", engine, voice);
+  mira_id_derive(key, out);
 }
 
 static int get_int(json_t *o, const char *k, int def) {

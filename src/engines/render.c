@@ -1,0 +1,196 @@
+/* Script or audio track -> talking-avatar MP4; see render.h. */
+#include "engines/render.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/wav.h"
+#include "engines/audio/audio.h"
+#include "engines/video/video.h"
+
+#define DEFAULT_PRESET "veryfast"
+#define DEFAULT_CRF 23
+#define THUMB_QUALITY 88
+
+typedef struct job {
+  const mira_render_req *q;
+  mira_render_plan *p;
+} job;
+
+static void progress(const mira_render_req *q, int pct) {
+  if (q->progress) q->progress(q->ctx, pct);
+}
+
+static int stopping(const mira_render_req *q) { return q->should_stop && q->should_stop(q->ctx); }
+
+/* The synthesised speech goes through the same decoder as an upload: one
+ * resampler, one loudness step, for both sources. */
+static int speech_pcm(job *j, char *err, size_t errlen) {
+  const mira_render_req *q = j->q;
+  int rc = mira_speech_synth(q->voice, q->text, &j->p->sp, err, errlen);
+  if (rc) return rc;
+  char wav[1024];
+  snprintf(wav, sizeof wav, "%s/render-speech-XXXXXX", q->tmp_dir ? q->tmp_dir : "/tmp");
+  int fd = mkstemp(wav);
+  if (fd < 0) return mira_err(err, errlen, MIRA_EIO, "cannot create a temp file in %s", q->tmp_dir);
+  close(fd);
+  rc = mira_wav_write(wav, j->p->sp.pcm, j->p->sp.samples, j->p->sp.sample_rate, err, errlen);
+  if (!rc) rc = mira_audio_decode(wav, MIRA_RENDER_AUDIO_RATE, MIRA_AUDIO_MAX_SECONDS, &j->p->pcm, err, errlen);
+  unlink(wav);
+  return rc;
+}
+
+static void script_visemes(job *j) {
+  const char *engine = j->q->voice ? j->q->voice->engine : NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < j->p->mt.frames; i++) {
+    int32_t t = (int32_t)(i * j->p->mt.frame_ms + j->p->mt.frame_ms / 2);
+    while (k < j->p->sp.nphonemes && j->p->sp.phonemes[k].end_ms <= t) k++;
+    const mira_phoneme_event *p = k < j->p->sp.nphonemes ? &j->p->sp.phonemes[k] : NULL;
+    j->p->mt.viseme[i] = p && p->start_ms <= t ? mira_viseme_of(engine, p->name) : MIRA_VISEME_SIL;
+  }
+}
+
+/* Recognised phones beat the spectral guess (tests/unit/test_phones.c);
+ * without the model the guess stays. */
+static void upload_visemes(job *j) {
+  mira_phone_track pt;
+  char why[256];
+  if (mira_audio_phones(&j->p->pcm, &pt, why, sizeof why) != 0) return;
+  mira_phone_track_visemes(&pt, j->p->mt.frame_ms, j->p->mt.viseme, j->p->mt.frames);
+  mira_phone_track_free(&pt);
+}
+
+static int analyse(job *j, char *err, size_t errlen) {
+  const mira_render_req *q = j->q;
+  int rc = mira_audio_mouth_track(&j->p->pcm, MIRA_ANIM_TRACK_MS, &j->p->mt, err, errlen);
+  if (rc) return rc;
+  if (q->text) script_visemes(j);
+  else upload_visemes(j);
+  mira_anim_input in = {.viseme = j->p->mt.viseme, .energy = j->p->mt.open, .n10 = j->p->mt.frames,
+                        .duration_ms = mira_pcm_duration_ms(&j->p->pcm), .seed = q->seed, .full = q->full};
+  return mira_anim_plan(&in, MIRA_ANIM_FPS, &j->p->poses, &j->p->frames, err, errlen);
+}
+
+static int write_thumb(const mira_render_req *q, mira_avatar_renderer *r, uint8_t *rgb, char *err,
+                       size_t errlen) {
+  mira_anim_pose pose = {.open = 0.15f, .wide = 0.3f}; /* a friendly half-smile, eyes open */
+  int rc = r->render(r, &pose, rgb, r->w * 3);
+  if (rc) return mira_err(err, errlen, rc, "rendering the thumbnail failed");
+  mira_rgb im = {rgb, r->w, r->h};
+  return mira_rgb_write_jpeg(q->out_thumb, &im, THUMB_QUALITY, err, errlen);
+}
+
+static int encode_frames(job *j, mira_avatar_renderer *r, mira_render_result *res, char *err, size_t errlen) {
+  const mira_render_req *q = j->q;
+  mira_video_params vp = {.w = r->w, .h = r->h, .fps = MIRA_ANIM_FPS, .crf = q->crf ? q->crf : DEFAULT_CRF,
+                          .preset = q->preset ? q->preset : DEFAULT_PRESET, .audio = j->p->pcm.samples,
+                          .audio_samples = j->p->pcm.n, .audio_rate = j->p->pcm.sample_rate};
+  uint8_t *rgb = malloc((size_t)r->w * r->h * 3);
+  mira_video_writer *w = NULL;
+  if (!rgb) return mira_err(err, errlen, MIRA_ENOMEM, "out of memory for a %dx%d frame", r->w, r->h);
+  int rc = mira_video_open(q->out_mp4, &vp, &w, err, errlen);
+  for (size_t i = 0; rc == 0 && i < j->p->frames; i++) {
+    if (stopping(q)) rc = mira_err(err, errlen, MIRA_EBUSY, "stopped: the server is shutting down");
+    uint64_t t0 = mira_mono_ns();
+    if (!rc && (rc = r->render(r, &j->p->poses[i], rgb, r->w * 3)) != 0)
+      rc = mira_err(err, errlen, rc, "rendering frame %zu failed", i);
+    uint64_t t1 = mira_mono_ns();
+    if (!rc) rc = mira_video_write_frame(w, rgb, r->w * 3, err, errlen);
+    res->render_s += (t1 - t0) / 1e9;
+    res->encode_s += (mira_mono_ns() - t1) / 1e9;
+    progress(q, 15 + (int)(84 * (i + 1) / j->p->frames));
+  }
+  if (!rc) rc = mira_video_close(w, err, errlen);
+  else if (w) mira_video_abort(w);
+  if (!rc && q->out_thumb) rc = write_thumb(q, r, rgb, err, errlen);
+  free(rgb);
+  return rc;
+}
+
+static int write_vtt(const job *j, const char *path, char *err, size_t errlen) {
+  char *vtt;
+  int rc = mira_captions_vtt(j->q->text, j->p->sp.words, j->p->sp.nwords, &vtt, err, errlen);
+  if (rc) return rc;
+  FILE *f = fopen(path, "wb");
+  if (!f || fputs(vtt, f) < 0 || fclose(f) != 0) {
+    free(vtt);
+    return mira_err(err, errlen, MIRA_EIO, "cannot write captions to %s", path);
+  }
+  free(vtt);
+  return 0;
+}
+
+static int prepare(job *j, mira_render_result *res, char *err, size_t errlen) {
+  const mira_render_req *q = j->q;
+  uint64_t t0 = mira_mono_ns();
+  int rc = q->text ? speech_pcm(j, err, errlen)
+                   : mira_audio_decode(q->audio_path, MIRA_RENDER_AUDIO_RATE, MIRA_AUDIO_MAX_SECONDS, &j->p->pcm, err, errlen);
+  if (rc) return rc;
+  mira_audio_normalize(&j->p->pcm, MIRA_AUDIO_TARGET_LUFS);
+  res->duration_ms = mira_pcm_duration_ms(&j->p->pcm);
+  res->audio_s = (mira_mono_ns() - t0) / 1e9;
+  progress(q, 10);
+  if ((rc = analyse(j, err, errlen)) != 0) return rc;
+  progress(q, 15);
+  return 0;
+}
+
+static int bad_request(const mira_render_req *q, int need_output) {
+  return !q || (need_output && (!q->rig || !q->out_mp4)) || (!q->text == !q->audio_path) || (q->text && !q->voice);
+}
+
+int mira_render_prepare(const mira_render_req *q, mira_render_plan *p, char *err, size_t errlen) {
+  memset(p, 0, sizeof *p);
+  if (bad_request(q, 0))
+    return mira_err(err, errlen, MIRA_EINVAL, "render: give either a script with a voice or an audio track");
+  job j = {.q = q, .p = p};
+  mira_render_result res;
+  int rc = prepare(&j, &res, err, errlen);
+  if (rc) mira_render_plan_free(p);
+  return rc;
+}
+
+void mira_render_plan_free(mira_render_plan *p) {
+  mira_pcm_free(&p->pcm);
+  mira_speech_free(&p->sp);
+  mira_mouth_track_free(&p->mt);
+  free(p->poses);
+  memset(p, 0, sizeof *p);
+}
+
+static int run(job *j, mira_render_result *res, char *err, size_t errlen) {
+  const mira_render_req *q = j->q;
+  int rc = prepare(j, res, err, errlen);
+  if (rc) return rc;
+  mira_avatar_renderer *r;
+  if ((rc = mira_rig_renderer(q->rig, q->image_path, q->full, &r, err, errlen)) != 0) return rc;
+  res->w = r->w;
+  res->h = r->h;
+  res->frames = j->p->frames;
+  rc = encode_frames(j, r, res, err, errlen);
+  r->destroy(r);
+  if (!rc && q->text && q->out_vtt && (rc = write_vtt(j, q->out_vtt, err, errlen)) == 0) res->wrote_vtt = 1;
+  return rc;
+}
+
+int mira_render_video(const mira_render_req *q, mira_render_result *res, char *err, size_t errlen) {
+  memset(res, 0, sizeof *res);
+  if (bad_request(q, 1))
+    return mira_err(err, errlen, MIRA_EINVAL, "render: give an avatar rig, an output and either a script "
+                    "with a voice or an audio track");
+  mira_render_plan plan = {0};
+  job j = {.q = q, .p = &plan};
+  int rc = run(&j, res, err, errlen);
+  mira_render_plan_free(&plan);
+  if (rc) {
+    unlink(q->out_mp4);
+    if (q->out_thumb) unlink(q->out_thumb);
+    if (q->out_vtt) unlink(q->out_vtt);
+  }
+  return rc;
+}
