@@ -26,6 +26,10 @@
 
 #define FIXTURES MIRA_SOURCE_DIR "/tests/fixtures/faces/"
 #define SENTENCE "Bob bought a big map. Mom put the bread by my maple bowl, and both of us ate it."
+/* An upload is judged against its loudness, so it says everyday English: a
+ * script of nasals and closures (m, b, p are loud with the lips shut) would
+ * measure the sentence, not the lip-sync. */
+#define RECORDING "This recording drives the avatar's lips, and the picture follows the sound of my voice closely."
 
 static mira_face_models *models;
 
@@ -50,15 +54,19 @@ static int make_avatar(const char *photo_path, avatar *a) {
   return mira_rgb_write_png(a->path, &a->frame, err, sizeof err);
 }
 
-/* Inner-lip opening over mouth width on one frame; -1 when no face. */
-static double measure_opening(const mira_rgb *im) {
+/* Inner-lip opening over mouth width on one frame; -1 when no face. The
+ * search skips faces much smaller than the avatar's (speed: the test
+ * detects on every frame). */
+static double measure_opening(const mira_rgb *im, int min_side) {
   mira_gray g;
   mira_face_box *boxes = NULL;
   size_t n = 0;
   char err[256];
   double open = -1;
   if (mira_gray_from_rgb(im->px, im->w, im->h, im->w * 3, &g)) return -1;
-  if (mira_face_detect(models->faces, &g, &mira_face_detect_defaults, &boxes, &n, err, sizeof err) == 0 && n) {
+  mira_face_detect_params dp = mira_face_detect_defaults;
+  dp.min_w = dp.min_h = min_side;
+  if (mira_face_detect(models->faces, &g, &dp, &boxes, &n, err, sizeof err) == 0 && n) {
     size_t best = 0;
     for (size_t i = 1; i < n; i++)
       if (boxes[i].w > boxes[best].w) best = i;
@@ -135,7 +143,7 @@ static int render_clip(const avatar *a, const mira_render_req *q, int measure, c
     frame_rules(c, a, r, i ? prev : NULL, cur);
     if (measure) {
       mira_rgb im = {cur, r->w, r->h};
-      c->open[i] = measure_opening(&im);
+      c->open[i] = measure_opening(&im, (int)(0.6 * (a->rig.pts[16].x - a->rig.pts[0].x)));
       if (c->open[i] > c->max_open) c->max_open = c->open[i];
     }
     uint8_t *t = prev;
@@ -208,12 +216,14 @@ static void check_upload(const char *name, const avatar *a) {
   mira_speech sp;
   char err[256], wav[128];
   snprintf(wav, sizeof wav, "/tmp/mira-lipsync-%d.wav", (int)getpid());
-  CHECK("lipsync-4", mira_speech_synth(&v, SENTENCE, &sp, err, sizeof err) == 0);
+  CHECK("lipsync-4", mira_speech_synth(&v, RECORDING, &sp, err, sizeof err) == 0);
   CHECK("lipsync-4", mira_wav_write(wav, sp.pcm, sp.samples, sp.sample_rate, err, sizeof err) == 0);
   mira_speech_free(&sp);
-  mira_render_req q = {.audio_path = wav, .tmp_dir = "/tmp", .seed = 7, .full = 1};
-  clip c;
+  mira_render_req q = {.audio_path = wav, .tmp_dir = "/tmp", .seed = 7};
+  clip c, full;
   CHECK("lipsync-4", render_clip(a, &q, 1, &c) == 0);
+  q.full = 1;
+  CHECK("lipsync-5", render_clip(a, &q, 0, &full) == 0);
   unlink(wav);
   if (!c.open) return;
   size_t n = c.plan.frames;
@@ -224,13 +234,14 @@ static void check_upload(const char *name, const avatar *a) {
   int lag = 0;
   double r = best_lag_corr(c.open, env, n, &lag);
   printf("%s, upload: %zu frames, lip opening vs audio RMS: r = %.3f at lag %+d\n", name, n, r, lag);
-  printf("%s, upload, im2vid_full=true: %ld border pixels moved, min SSIM %.3f\n", name, c.corner_changed,
-         c.min_ssim);
+  printf("%s, upload, im2vid_full=true: %ld border pixels moved, min SSIM %.3f\n", name, full.corner_changed,
+         full.min_ssim);
   CHECK("lipsync-4", r >= 0.6);
-  CHECK("lipsync-5", c.corner_changed > 0);
-  CHECK("lipsync-5", c.min_ssim >= 0.9);
+  CHECK("lipsync-5", full.corner_changed > 0);
+  CHECK("lipsync-5", full.min_ssim >= 0.9);
   free(env);
   clip_free(&c);
+  clip_free(&full);
 }
 
 int main(void) {

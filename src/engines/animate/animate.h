@@ -66,6 +66,9 @@ typedef struct mira_anim_input {
   const float *energy;       /* n10 entries, 0..1 (loudness envelope; 0 = silence) */
   size_t n10;
   int64_t duration_ms;       /* the audio's duration: frames = round(duration * fps) */
+  float viseme_trust;        /* 0..1: how far the visemes, rather than the loudness, shape the
+                                opening. 1 for a script's exact phonemes; recognised phones are
+                                right ~73% of the time, so an upload uses less (0 counts as 1). */
   uint64_t seed;             /* idle motion (blink times, sway phases) */
   int full;                  /* plan body sway and camera drift too (im2vid_full) */
 } mira_anim_input;

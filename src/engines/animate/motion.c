@@ -25,7 +25,8 @@
 
 #define MAX_FRAMES (24 * 3600 * MIRA_ANIM_FPS) /* a day of video: far beyond any script */
 #define SMOOTH_MS 35.0                         /* mouth time constant */
-#define PRESS_HALF_MS 60.0                     /* closure ease in/out, each side */
+#define PRESS_HALF_MS 40.0                     /* closure ease in/out, each side */
+#define LOUD_OPEN 0.7f /* opening of full loudness, where visemes are not trusted */
 #define NOD_MS 250.0                           /* head nod follows a slower energy */
 #define PI 3.14159265358979323846
 
@@ -98,7 +99,9 @@ static void tracks_free(tracks *t) {
 }
 
 /* Loudness scales the opening between 50% and 100% of the viseme's target:
- * quiet speech still moves the lips. */
+ * quiet speech still moves the lips. Visemes that are only partly trusted
+ * (recognised phones) share the say with the loudness itself, which is
+ * never wrong about when the mouth moves. */
 static int mouth_tracks(const mira_anim_input *in, tracks *t) {
   size_t n = in->n10 ? in->n10 : 1;
   float *raw_press = calloc(n, sizeof *raw_press);
@@ -113,11 +116,12 @@ static int mouth_tracks(const mira_anim_input *in, tracks *t) {
     tracks_free(t);
     return MIRA_ENOMEM;
   }
+  float trust = in->viseme_trust > 0 && in->viseme_trust < 1 ? in->viseme_trust : 1;
   for (size_t i = 0; i < in->n10; i++) {
     mira_viseme v = (unsigned)in->viseme[i] < MIRA_VISEME_COUNT ? in->viseme[i] : MIRA_VISEME_SIL;
     float e = in->energy[i] < 0 ? 0 : in->energy[i] > 1 ? 1 : in->energy[i];
     float loud = v == MIRA_VISEME_SIL ? 0 : 0.5f + 0.5f * e;
-    t->open[i] = targets[v].open * loud;
+    t->open[i] = trust * targets[v].open * loud + (1 - trust) * LOUD_OPEN * e;
     t->wide[i] = targets[v].wide * loud;
     t->teeth[i] = targets[v].teeth;
     raw_press[i] = targets[v].press;
