@@ -1,4 +1,5 @@
-/* PNG (libpng), JPEG (libjpeg-turbo) and WebP (libwebp) decoding to RGB. */
+/* PNG (libpng), JPEG (libjpeg-turbo) and WebP (libwebp) decoding to RGB;
+ * PNG, JPEG and WebP encoding. */
 #include "engines/image/rgb.h"
 
 #include <errno.h>
@@ -8,12 +9,15 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <webp/decode.h>
+#include <webp/encode.h>
 
 #include "core/error.h"
 #include "engines/image/gray.h"
 
 #define MAX_FILE (256u << 20) /* compressed input larger than this is refused */
+#define JPEG_MAX_SIDE 65500 /* JPEG_MAX_DIMENSION in libjpeg */
 
 static int read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
@@ -120,8 +124,8 @@ static int load_webp(const uint8_t *d, size_t n, mira_rgb *out, char *err, size_
 
 int mira_rgb_load(const char *path, mira_rgb *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
-  uint8_t *d;
-  size_t n;
+  uint8_t *d = NULL; /* read_file sets both on success; this quiets gcc's -Wmaybe-uninitialized */
+  size_t n = 0;
   int rc = read_file(path, &d, &n, err, errlen);
   if (rc) return rc;
   if (n >= 8 && !memcmp(d, "\x89PNG\r\n\x1a\n", 8)) rc = load_png(d, n, out, err, errlen);
@@ -138,6 +142,79 @@ int mira_rgb_write_png(const char *path, const mira_rgb *im, char *err, size_t e
   if (!png_image_write_to_file(&p, path, 0, im->px, 0, NULL))
     return mira_err(err, errlen, MIRA_EIO, "cannot write %s: %s", path, p.message);
   return 0;
+}
+
+static int check_lossy(const char *path, const mira_rgb *im, int quality, int max_side, char *err,
+                       size_t errlen) {
+  if (!im || !im->px || im->w <= 0 || im->h <= 0 || im->w > max_side || im->h > max_side)
+    return mira_err(err, errlen, MIRA_EINVAL, "cannot write %s: no image, or a side over %d", path, max_side);
+  if (quality < 1 || quality > 100)
+    return mira_err(err, errlen, MIRA_EINVAL, "image quality must be 1..100: got %d", quality);
+  return 0;
+}
+
+/* fclose, checking that everything buffered reached the file; removes it if not. */
+static int finish_file(FILE *f, const char *path, int ok, char *err, size_t errlen) {
+  ok = !ferror(f) && ok;
+  if (fclose(f) != 0) ok = 0;
+  if (ok) return 0;
+  int e = errno;
+  unlink(path);
+  return mira_err(err, errlen, MIRA_EIO, "cannot write %s: %s", path, e ? strerror(e) : "write error");
+}
+
+static void compress_jpeg(struct jpeg_compress_struct *c, FILE *f, const mira_rgb *im, int quality) {
+  jpeg_create_compress(c);
+  jpeg_stdio_dest(c, f);
+  c->image_width = (JDIMENSION)im->w, c->image_height = (JDIMENSION)im->h;
+  c->input_components = 3, c->in_color_space = JCS_RGB;
+  jpeg_set_defaults(c);
+  jpeg_set_quality(c, quality, TRUE);
+  c->optimize_coding = TRUE; /* a few % smaller, for free at thumbnail sizes */
+  jpeg_start_compress(c, TRUE);
+  while (c->next_scanline < c->image_height) {
+    JSAMPROW row = im->px + (size_t)c->next_scanline * im->w * 3;
+    jpeg_write_scanlines(c, &row, 1);
+  }
+  jpeg_finish_compress(c);
+}
+
+int mira_rgb_write_jpeg(const char *path, const mira_rgb *im, int quality, char *err, size_t errlen) {
+  int rc = check_lossy(path, im, quality, JPEG_MAX_SIDE, err, errlen);
+  if (rc) return rc;
+  FILE *f = fopen(path, "wb");
+  if (!f) return mira_err(err, errlen, MIRA_EIO, "cannot create %s: %s", path, strerror(errno));
+  struct jpeg_compress_struct c;
+  jerr e;
+  c.err = jpeg_std_error(&e.mgr);
+  e.mgr.error_exit = on_jpeg_error;
+  if (setjmp(e.jump)) {
+    jpeg_destroy_compress(&c);
+    fclose(f);
+    unlink(path);
+    return mira_err(err, errlen, MIRA_EIO, "cannot write %s: %s", path, e.msg);
+  }
+  errno = 0;
+  compress_jpeg(&c, f, im, quality);
+  jpeg_destroy_compress(&c);
+  return finish_file(f, path, 1, err, errlen);
+}
+
+int mira_rgb_write_webp(const char *path, const mira_rgb *im, int quality, char *err, size_t errlen) {
+  int rc = check_lossy(path, im, quality, WEBP_MAX_DIMENSION, err, errlen);
+  if (rc) return rc;
+  uint8_t *data = NULL;
+  size_t n = WebPEncodeRGB(im->px, im->w, im->h, im->w * 3, (float)quality, &data);
+  if (!n) return mira_err(err, errlen, MIRA_ENOMEM, "libwebp could not encode a %dx%d image", im->w, im->h);
+  FILE *f = fopen(path, "wb");
+  if (!f) {
+    WebPFree(data);
+    return mira_err(err, errlen, MIRA_EIO, "cannot create %s: %s", path, strerror(errno));
+  }
+  errno = 0;
+  int ok = fwrite(data, 1, n, f) == n;
+  WebPFree(data);
+  return finish_file(f, path, ok, err, errlen);
 }
 
 void mira_rgb_free(mira_rgb *im) {

@@ -1,4 +1,5 @@
-/* 8-bit RGB images: photos in (PNG, JPEG, WebP), annotated pictures out (PNG).
+/* 8-bit RGB images: photos in (PNG, JPEG, WebP); annotated pictures (PNG)
+ * and thumbnails (JPEG, WebP) out.
  *
  *   mira_rgb im;
  *   if (mira_rgb_load("photo.jpg", &im, err, sizeof err)) fail(err);
@@ -24,6 +25,15 @@ typedef struct mira_rgb {
 
 int mira_rgb_load(const char *path, mira_rgb *out, char *err, size_t errlen);
 int mira_rgb_write_png(const char *path, const mira_rgb *im, char *err, size_t errlen);
+/* Lossy writers for thumbnails. quality: 1..100 (libjpeg's scale: 85 is a
+ * good thumbnail; WebP uses libwebp's 0..100 the same way). JPEG is baseline
+ * 4:2:0 with optimised Huffman tables; WebP is lossy VP8. path is created or
+ * truncated and written directly (write to a temp name and rename for an
+ * atomic result); on failure it is removed. Returns 0, MIRA_EINVAL (no
+ * pixels, quality out of range, a side over the format's limit) or
+ * MIRA_EIO (cannot write path). */
+int mira_rgb_write_jpeg(const char *path, const mira_rgb *im, int quality, char *err, size_t errlen);
+int mira_rgb_write_webp(const char *path, const mira_rgb *im, int quality, char *err, size_t errlen);
 void mira_rgb_free(mira_rgb *im);
 
 /* Drawing for annotated output: clipped to the image. */
