@@ -70,6 +70,9 @@ static int load_photo(mira_call *c, const char *media, mira_rgb *photo) {
                             "file field 'image'"), -1;
   char path[1024], err[256];
   if (part) {
+    if ((int64_t)part->len > c->app->c.max_upload)
+      return mira_reply_error(c, 413, "file 'image' is %zu bytes; the upload limit is %lld", part->len,
+                              (long long)c->app->c.max_upload), -1;
     const char *type = mira_sniff(part->data, part->len);
     if (!type || !mira_sniff_is_image(type))
       return mira_reply_error(c, 415, "file field 'image' must be a PNG, JPEG or WebP image"), -1;

@@ -44,13 +44,22 @@ BIN = os.environ.get("MIRA_BIN") or os.path.join(SRC, "build", "mira")
 KEEP = os.environ.get("MIRA_TEST_KEEP") == "1"
 
 # What a job of each kind fails with while its engines are not built
-# (src/engines/pipelines.c): the message names the missing engine.
+# (src/engines/pipelines.c): the message names the missing engine. Video jobs
+# render (src/engines/render.c) and complete; only the image kinds fail.
 ENGINE_MESSAGES = {
-    "video": ["talking-avatar rendering is not available in this build of Mira", "engines/animate", "was prepared"],
     "generate": ["text-to-image is not available in this build of Mira", "engines/diffusion"],
     "edit": ["image editing is not available in this build of Mira", "engines/diffusion"],
     "inpaint": ["inpainting is not available in this build of Mira", "engines/inpaint"],
 }
+
+# The rig insert_avatar gives an avatar unless told otherwise: the first
+# illustrated avatar at 128x128, so test videos render fast.
+CARTOON_RIG = '{"kind":"cartoon","index":0,"w":128,"h":128}'
+
+# Test photos for avatar creation (tests/fixtures/faces/README.md).
+FACES = os.path.join(SRC, "tests", "fixtures", "faces")
+
+VIDEO_FPS = 25
 
 # ---------------------------------------------------------------- checks
 
@@ -217,6 +226,12 @@ def new_id():
     _counter = (_counter + 1) % (36 ** 4)
     rnd = "".join(random.choice(_B36) for _ in range(12))
     return "c" + _b36(int(time.time() * 1000), 8) + _b36(_counter, 4) + rnd
+
+
+def derive_id(key):
+    """The stable id src/core/ids.c mira_id_derive makes from a key."""
+    h = hashlib.sha256(key.encode()).digest()
+    return "c" + "".join(_B36[h[i] % 36] for i in range(1, 25))
 
 
 def now_ms():
@@ -546,14 +561,22 @@ class Server:
         return rows[0][0] if rows else None
 
     def insert_avatar(self, account=None, name="Avatar", voice_id="", is_photo=False,
-                      preview_media_id="", image_media_id="", created_at=None):
-        """account None: a stock avatar (account_id NULL)."""
+                      preview_media_id="", image_media_id="", created_at=None, rig=CARTOON_RIG):
+        """account None: a stock avatar (account_id NULL). rig: the avatars.rig
+        JSON (default CARTOON_RIG; "" for an avatar that cannot be animated)."""
         aid = new_id()
         self.exec("INSERT INTO avatars(id,account_id,name,voice_id,image_media_id,preview_media_id,"
-                  "is_photo,created_at) VALUES(?,?,?,?,?,?,?,?)",
+                  "is_photo,created_at,rig) VALUES(?,?,?,?,?,?,?,?,?)",
                   (aid, account, name, voice_id, image_media_id, preview_media_id, 1 if is_photo else 0,
-                   created_at or now_ms()))
+                   created_at or now_ms(), rig))
         return aid
+
+    def stock_avatar_ids(self):
+        """Ids of the avatars the server seeds at start-up (owned by no account,
+        preview media owned by the "mira-stock" account)."""
+        return [r[0] for r in self.query(
+            "SELECT a.id FROM avatars a JOIN media m ON m.id=a.preview_media_id JOIN accounts c ON c.id=m.account_id"
+            " WHERE a.account_id IS NULL AND c.name='mira-stock' ORDER BY a.created_at,a.rowid")]
 
     def insert_voice(self, account=None, name="Voice", language="en-US", gender="",
                      engine="espeak-ng", created_at=None, params='{"voice":"en-us"}'):
@@ -629,10 +652,56 @@ class Server:
         d = os.path.join(self.data, "blobs", "tmp")
         return sorted(os.listdir(d)) if os.path.isdir(d) else []
 
+    def busy_jobs(self):
+        """Jobs this server still has to run or is running: queued ones, and
+        working ones leased by this process (not rows a test inserted as
+        leased by another node)."""
+        if not self.alive():
+            return 0
+        return self.count("jobs", "status=0 OR (status=1 AND lease_owner LIKE ?)",
+                          ("%%:%d:%%" % self.proc.pid,))
+
+    def wait_idle(self, timeout=60):
+        """Waits until the workers have nothing left to do (a rendering video
+        writes temp files, media and blobs); True when idle."""
+        if self.workers <= 0:
+            return True
+        deadline = time.time() + timeout
+        while self.busy_jobs():
+            if time.time() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def snapshot(self):
-        """What a rejected request must leave unchanged."""
+        """What a rejected request must leave unchanged. Taken once the job
+        workers are idle, so only the request under test can change it."""
+        self.wait_idle()
         return {"jobs": self.count("jobs"), "media": self.count("media"),
-                "idempotency": self.count("idempotency"), "blobs": self.blob_files()}
+                "idempotency": self.count("idempotency"), "blobs": self.blob_files(),
+                "outputs": self.output_media()}
+
+    def output_media(self):
+        """Ids of the media that finished jobs produced (a video's MP4, its
+        thumbnail and captions), as opposed to what requests uploaded."""
+        out = set()
+        for (mid,) in self.query("SELECT result_media_id FROM jobs WHERE status=2 AND result_media_id!=''"):
+            out.add(mid)
+            for which in ("thumb", "captions"):
+                out.add(derive_id("mira-%s:%s" % (which, mid)))
+        have = {r[0] for r in self.query("SELECT id FROM media")}
+        return sorted(out & have)
+
+    @staticmethod
+    def input_delta(before, after):
+        """(jobs, media, blobs) added between two snapshot()s, leaving out what
+        jobs produced while rendering: what the requests themselves wrote."""
+        def inputs(snap):
+            outs = set(snap["outputs"])
+            blobs = [b for b in snap["blobs"] if os.path.basename(b) not in outs]
+            return snap["jobs"], snap["media"] - len(outs), len(blobs)
+        b, a = inputs(before), inputs(after)
+        return tuple(x - y for x, y in zip(a, b))
 
     @staticmethod
     def snapshot_diff(before, after):
@@ -678,6 +747,21 @@ class Server:
                 return r
             time.sleep(0.05)
         return r
+
+    def wait_complete(self, key, jid, timeout=60):
+        """Waits for a job that should complete (videos render for real: give
+        them time); returns the last status object (a dict, maybe empty)."""
+        r = self.wait_job(key, jid, timeout=timeout)
+        return (r.json or {}) if r is not None and r.status == 200 else {}
+
+    def video_bytes(self, key, jid):
+        """A completed video's MP4 through its signed downloadUrl (b"" if none)."""
+        meta = self.request("GET", "/api/video/%s" % jid, key=key)
+        url = (meta.json or {}).get("downloadUrl") if meta.status == 200 else None
+        if not url:
+            return b""
+        r = self.request("GET", url, timeout=60)
+        return r.body if r.status == 200 else b""
 
     def metric(self, name_and_labels):
         """Value of one exposition line (exact name{labels}), or None."""

@@ -2,10 +2,13 @@
 """Durability of the job queue across kill -9 and SIGTERM.
 
 MIRA_TEST_JOB_DELAY_MS holds each job in inference_working so the server can
-be killed mid-job. Until the engines exist every job's final state is
-inference_failed with a message naming the missing engine; what matters here
-is that no job is lost or left started/working, that interrupted jobs are
-re-claimed (attempts), and that the database and blob directory stay clean.
+be killed mid-job. Video jobs render for real and end inference_complete with
+an MP4; image jobs end inference_failed with a message naming the missing
+engine. What matters here is that no job is lost or left started/working,
+that interrupted jobs are re-claimed (attempts), and that the database and
+blob directory stay clean — also when the server dies or is stopped while a
+video is being rendered (the render's temp files live in blobs/tmp; a
+graceful stop removes them, start-up sweeps what a crash left).
 Case ids: dur-N.M.
 """
 import os
@@ -20,6 +23,7 @@ import mira_harness as H  # noqa: E402
 from mira_harness import check, eq, has  # noqa: E402
 
 FINAL = ("inference_complete", "inference_failed", "inference_error")
+LONG_SCRIPT = "Mira keeps every job through a crash. " * 30  # about 40 s of speech: a render of seconds
 STATUS = {0: "inference_started", 1: "inference_working", 2: "inference_complete", 3: "inference_failed",
           4: "inference_error"}
 
@@ -126,12 +130,17 @@ def kill9_and_recover():
     for jid in ids:
         j = done.get(jid, {})
         case = "dur-2.4"
+        if kinds[jid] == "video":
+            eq(case, j, {"result": "success", "status": "inference_complete", "progress": "100%"},
+               "job %s (video) renders" % jid)
+            has(case, srv.video_bytes(key, jid)[:12], b"ftyp", "job %s: its downloadUrl serves an MP4" % jid)
+            continue
         eq(case, (j.get("result"), j.get("status")), ("success", "inference_failed"), "job %s (%s)" % (jid, kinds[jid]))
         for frag in H.ENGINE_MESSAGES[kinds[jid]]:
             has(case, j.get("error"), frag)
     final_db = statuses(srv, ids)
     eq("dur-2.5", sorted(final_db), sorted(ids), "no job lost")
-    eq("dur-2.5", sorted(set(STATUS[s] for s in final_db.values())), ["inference_failed"],
+    eq("dur-2.5", sorted(set(STATUS[s] for s in final_db.values())), ["inference_complete", "inference_failed"],
        "none stays started or working")
     eq("dur-2.5", srv.count("jobs", "status IN (0,1) AND id != ?", (alive_elsewhere,)), 0)
     attempts = dict(srv.query("SELECT id,attempts FROM jobs"))
@@ -154,7 +163,8 @@ def kill9_and_recover():
     row = srv.job_row(alive_elsewhere) or {}
     eq("dur-3.3", (row.get("status"), row.get("attempts"), row.get("lease_owner")), (1, 1, "some-other-host:4243:w0"))
 
-    eq("dur-2.7", srv.metric('mira_jobs{state="inference_failed"}'), 12.0)
+    eq("dur-2.7", srv.metric('mira_jobs{state="inference_failed"}'), 8.0, "6 generate + exhausted + expired")
+    eq("dur-2.7", srv.metric('mira_jobs{state="inference_complete"}'), 4.0, "the 4 videos")
     eq("dur-2.7", srv.metric("mira_jobs_queue_depth"), 0.0)
     rc, secs = srv.stop()
     eq("dur-2.8", rc, 0, "SIGTERM exit code")
@@ -213,8 +223,70 @@ def graceful_sigterm():
     eq("dur-4.8", srv.tmp_files(), [])
 
 
+def interrupted_render():
+    """SIGTERM and kill -9 while a video is being encoded (no test delay: the
+    real render is the work in progress)."""
+    root = H.tempdir("dur-render")
+    srv = H.Server(root, workers=1, threads=2)
+    srv.start()
+    key = srv.create_key("renderer")
+    sv = srv.insert_voice(None, "Stock", "en-US", "female")
+    sa = srv.insert_avatar(None, "Stock", sv)
+
+    def rendering(jid):
+        """Waits until jid is working and its MP4 is being written in blobs/tmp."""
+        def seen():
+            tmp = srv.tmp_files()
+            return tmp if (jid + ".mp4" in tmp and (srv.job_row(jid) or {}).get("status") == 1) else None
+        return wait_until(seen, 30, step=0.005)
+
+    r = srv.request("POST", "/api/video/create", key=key, json={"avatarId": sa, "text": LONG_SCRIPT, "name": "long"})
+    eq("dur-5.1", r.status, 200, "create: %r" % (r,))
+    jid = (r.json or {}).get("jobId", "")
+    check("dur-5.1", rendering(jid), "the render writes its MP4 in blobs/tmp while the job works",
+          (srv.job_row(jid) or {}).get("status"))
+    # a graceful stop interrupts the render, re-queues the job and removes its temp files
+    rc, secs = srv.stop()
+    eq("dur-5.2", rc, 0, "SIGTERM mid-render: exit code")
+    check("dur-5.2", secs < 15, "exits within 15 s", secs)
+    has("dur-5.2", srv.stderr(), "job %s: re-queued for shutdown" % jid)
+    row = srv.job_row(jid) or {}
+    eq("dur-5.3", (row.get("status"), row.get("attempts"), row.get("lease_owner"), row.get("result_media_id")),
+       (0, 1, "", ""), "back in the queue, no result")
+    eq("dur-5.3", srv.tmp_files(), [], "a graceful stop leaves no temp file behind")
+    eq("dur-5.3", srv.integrity(), "ok")
+
+    # started again, the job renders from the start; kill -9 in the middle of it
+    srv.start()
+    check("dur-5.4", rendering(jid), "the re-queued job renders again after the restart",
+          (srv.job_row(jid) or {}).get("status"))
+    eq("dur-5.4", srv.kill(), -9, "kill -9 mid-render")
+    left = srv.tmp_files()
+    check("dur-5.4", jid + ".mp4" in left, "the killed render left its MP4 in blobs/tmp", left)
+    eq("dur-5.4", (srv.job_row(jid) or {}).get("status"), 1, "still working at the kill")
+
+    srv.start()
+    eq("dur-5.5", srv.tmp_files(), [], "start-up sweeps the killed render's temp files")
+    has("dur-5.5", srv.stderr(), "removed %d temp files left by an interrupted run" % len(left))
+    has("dur-5.5", srv.stderr(), "job %s: re-queued after its worker" % jid)
+    j = srv.wait_complete(key, jid, timeout=60)
+    eq("dur-5.6", j, {"result": "success", "status": "inference_complete", "progress": "100%"})
+    row = srv.job_row(jid) or {}
+    eq("dur-5.6", row.get("attempts"), 3, "claimed three times: first run, after SIGTERM, after kill -9")
+    eq("dur-5.6", srv.count("jobs", "status=2 AND result_media_id!=''"), 1, "one result")
+    mp4 = srv.video_bytes(key, jid)
+    has("dur-5.7", mp4[:12], b"ftyp", "the MP4 of the finished job")
+    # only the finished render's MP4, thumbnail and captions were stored: no half-written leftovers
+    outputs = srv.count("media", "account_id=?", (srv.account_id("renderer"),))
+    eq("dur-5.7", outputs, 3, "MP4, thumbnail and captions media for the account")
+    rc, _ = srv.stop()
+    eq("dur-5.8", rc, 0)
+    eq("dur-5.8", srv.tmp_files(), [])
+    eq("dur-5.8", srv.integrity(), "ok")
+
+
 def main():
-    H.sections(kill9_and_recover, graceful_sigterm)
+    H.sections(kill9_and_recover, graceful_sigterm, interrupted_render)
 
 
 if __name__ == "__main__":
