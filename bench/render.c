@@ -167,7 +167,9 @@ static int peak_rss(const char *mira, const char *photo, const char *script) {
   if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
     return fprintf(stderr, "mira render failed\n"), -1;
   double dt = now_s() - t0;
-  FILE *f = popen("ffprobe -v error -show_entries format=duration -of csv=p=0 /tmp/mira-bench-long-*.mp4", "r");
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "ffprobe -v error -show_entries format=duration -of csv=p=0 %s", out);
+  FILE *f = popen(cmd, "r");
   double secs = 0;
   if (f && fscanf(f, "%lf", &secs) != 1) secs = 0;
   if (f) pclose(f);

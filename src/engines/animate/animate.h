@@ -78,10 +78,6 @@ typedef struct mira_anim_input {
 int mira_anim_plan(const mira_anim_input *in, int fps, mira_anim_pose **poses, size_t *nframes,
                    char *err, size_t errlen);
 
-/* The mouth opening the planner aims for at a time; the lip-sync test
- * compares the rendered mouth with the planned poses' `open`. */
-float mira_anim_viseme_open(mira_viseme v);
-
 /* ---- renderers ---- */
 
 typedef struct mira_avatar_renderer mira_avatar_renderer;

@@ -47,10 +47,6 @@ static const shape targets[MIRA_VISEME_COUNT] = {
     [MIRA_VISEME_OU] = {0.35f, -1.00f, 0, 0},
 };
 
-float mira_anim_viseme_open(mira_viseme v) {
-  return (unsigned)v < MIRA_VISEME_COUNT ? targets[v].open : 0.0f;
-}
-
 static uint64_t splitmix(uint64_t *s) {
   uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;

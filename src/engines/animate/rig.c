@@ -46,7 +46,8 @@ int mira_rig_parse(const char *json, mira_rig *out, char *err, size_t errlen) {
   } else {
     rc = mira_err(err, errlen, MIRA_EINVAL, "avatar rig: unknown kind '%s'", kind ? kind : "");
   }
-  if (!rc && (out->w < 64 || out->h < 64 || out->w % 2 || out->h % 2 || out->w > 1920 || out->h > 1920))
+  int long_side = out->w > out->h ? out->w : out->h, short_side = out->w > out->h ? out->h : out->w;
+  if (!rc && (short_side < 64 || out->w % 2 || out->h % 2 || long_side > 1920 || short_side > 1080))
     rc = mira_err(err, errlen, MIRA_EINVAL, "avatar rig: bad frame size %dx%d", out->w, out->h);
   json_decref(o);
   return rc;

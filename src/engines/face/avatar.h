@@ -5,7 +5,7 @@
  *   mira_face_models *fm;
  *   mira_face_models_load(&fm, err, sizeof err);       // ~0.5 s, read-only after
  *   mira_rgb frame; mira_point pts[68]; char msg[256];
- *   mira_face_verdict v = mira_avatar_prepare(fm, &photo, &frame, pts, msg, sizeof msg);
+ *   mira_face_verdict v = mira_avatar_prepare(fm, &photo, &frame, pts, NULL, msg, sizeof msg);
  *   if (v == MIRA_FACE_OK) ... frame + pts make a photo rig ...; else msg says what to change
  *
  * Ownership: *frame is the caller's (mira_rgb_free) when the verdict is OK.

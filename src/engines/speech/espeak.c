@@ -12,8 +12,11 @@
  * AdvanceParameters, gain, cycle counters; some earlier texts even change
  * how long the last syllable is). The same text and settings give the same
  * phonemes and words, with timings a few ms apart (up to ~50 ms at the end
- * of the text), but the samples depend on what was synthesised before. A
- * fresh process's first call matches the espeak-ng CLI sample for sample.
+ * of the text; after a voice of another language up to ~120 ms), but the
+ * samples depend on what was synthesised before. A fresh process's first
+ * call matches the espeak-ng CLI sample for sample. Restarting the library
+ * in-process (espeak_Terminate + espeak_Initialize) would reset it, but on
+ * 1.51 the next espeak_Synchronize then hangs, so it is not done.
  */
 #include <ctype.h>
 #include <espeak-ng/speak_lib.h>
