@@ -27,7 +27,7 @@
 #define SMOOTH_MS 35.0                         /* mouth time constant */
 #define PRESS_HALF_MS 40.0                     /* closure ease in/out, each side */
 #define LOUD_OPEN 0.7f /* opening of full loudness, where visemes are not trusted */
-#define NOD_MS 250.0                           /* head nod follows a slower energy */
+#define NOD_MS 400.0                           /* head nod follows a slower energy */
 #define PI 3.14159265358979323846
 
 typedef struct shape {
@@ -176,7 +176,7 @@ static void idle_pose(idle *s, double ms, float nod, int full, mira_anim_pose *p
   p->blink = blink_at(ms - s->last_blink_ms);
   p->yaw = (float)(2.5 * wave(s, 0, 7.3, ms) + 1.0 * wave(s, 1, 3.1, ms));
   p->roll = (float)(1.5 * wave(s, 2, 9.7, ms));
-  p->pitch = (float)(0.8 * wave(s, 3, 5.9, ms) + 3.0 * nod);
+  p->pitch = (float)(0.8 * wave(s, 3, 5.9, ms) + 2.0 * nod);
   if (!full) return;
   p->breathe = (float)wave(s, 4, 4.2, ms);
   p->sway_x = (float)(0.004 * wave(s, 5, 6.1, ms));
