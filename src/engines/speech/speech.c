@@ -363,6 +363,47 @@ done:
   return rc;
 }
 
+/* Long stretches are spoken a few sentences at a time. flite builds one
+ * utterance for whatever text it is given, and for a 5000-character script
+ * that takes ~300 MB; a sentence-sized piece takes a few MB and sounds the
+ * same, since both engines end an utterance at each sentence anyway. */
+#define CHUNK_MAX 600 /* bytes */
+
+/* Where the piece starting at `from` should end: after the last sentence end
+ * (or failing that, the last space) within CHUNK_MAX bytes. */
+static size_t chunk_end(const char *s, size_t from, size_t end) {
+  if (end - from <= CHUNK_MAX) return end;
+  size_t limit = from + CHUNK_MAX, sentence = 0, space = 0;
+  for (size_t i = from + 1; i < limit; i++) {
+    if (s[i] != ' ' && s[i] != '\n') continue;
+    space = i;
+    if (strchr(".!?;:", s[i - 1])) sentence = i;
+  }
+  if (sentence) return sentence;
+  if (space) return space;
+  while (limit > from + 1 && ((unsigned char)s[limit] & 0xC0) == 0x80) limit--; /* not inside a character */
+  return limit;
+}
+
+/* Speaks one segment piece by piece; the pieces join without trimming. */
+static int speak_chunked(const mira_tts_engine *e, const mira_tts_voice *v, markup *m, const segment *sg,
+                         joiner *j, char *err, size_t errlen) {
+  size_t end = sg->off + sg->len;
+  int rc = 0;
+  for (size_t from = sg->off; !rc && from < end;) {
+    size_t to = chunk_end(m->clean, from, end);
+    segment piece = {.off = from, .len = to - from, .pause_ms = from == sg->off ? sg->pause_ms : 0,
+                     .after_break = from == sg->off && sg->after_break, .before_break = to == end && sg->before_break};
+    char saved = m->clean[to];
+    m->clean[to] = 0;
+    if (!only_space(m->clean + from, to - from) || from == sg->off)
+      rc = speak_segment(e, v, m, &piece, j, err, errlen);
+    m->clean[to] = saved;
+    from = to;
+  }
+  return rc;
+}
+
 /* Makes the last phoneme reach the end of the audio, so phonemes cover it. */
 static void close_timeline(mira_speech *o) {
   int32_t dur = (int32_t)mira_speech_duration_ms(o);
@@ -394,7 +435,7 @@ int mira_speech_synth(const mira_tts_voice *v, const char *text, mira_speech *ou
   rc = parse_markup(text, &m, err, errlen);
   if (!rc) rc = e->init(err, errlen);
   joiner j = {.out = out, .pause = e == &mira_tts_flite ? "pau" : "_"};
-  for (size_t i = 0; !rc && i < m.nseg; i++) rc = speak_segment(e, v, &m, &m.seg[i], &j, err, errlen);
+  for (size_t i = 0; !rc && i < m.nseg; i++) rc = speak_chunked(e, v, &m, &m.seg[i], &j, err, errlen);
   if (!rc && add_silence(&j, m.tail_ms))
     rc = mira_err(err, errlen, MIRA_ENOMEM, "out of memory joining speech");
   markup_free(&m);
