@@ -2,6 +2,7 @@
 #include "engines/render.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,30 +120,127 @@ static int write_thumb(const mira_render_req *q, mira_avatar_renderer *r, uint8_
   return mira_rgb_write_jpeg(q->out_thumb, &im, THUMB_QUALITY, err, errlen);
 }
 
+/* ---- rendering ahead ----
+ * One thread draws frames into a small ring while the caller encodes: x264
+ * cannot keep two cores busy on its own at these sizes, and the drawing
+ * then costs almost no wall time. The renderer is only ever used by the
+ * drawing thread while it runs. */
+#define AHEAD 3
+
+typedef struct ahead {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  mira_avatar_renderer *r;
+  const mira_anim_pose *poses;
+  size_t frames, produced, consumed;
+  uint8_t *slot[AHEAD];
+  int quit, rc;
+  double render_s;
+} ahead;
+
+static void *ahead_main(void *arg) {
+  ahead *a = arg;
+  for (size_t i = 0; i < a->frames; i++) {
+    pthread_mutex_lock(&a->mu);
+    while (i - a->consumed >= AHEAD && !a->quit) pthread_cond_wait(&a->cv, &a->mu);
+    int quit = a->quit;
+    pthread_mutex_unlock(&a->mu);
+    if (quit) break;
+    uint64_t t0 = mira_mono_ns();
+    int rc = a->r->render(a->r, &a->poses[i], a->slot[i % AHEAD], a->r->w * 3);
+    pthread_mutex_lock(&a->mu);
+    a->render_s += (mira_mono_ns() - t0) / 1e9;
+    if (rc) a->rc = rc;
+    else a->produced = i + 1;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    if (rc) break;
+  }
+  return NULL;
+}
+
+/* Frame i once drawn, or NULL when drawing failed (a->rc). */
+static const uint8_t *ahead_take(ahead *a, size_t i) {
+  pthread_mutex_lock(&a->mu);
+  while (a->produced <= i && !a->rc) pthread_cond_wait(&a->cv, &a->mu);
+  const uint8_t *f = a->produced > i ? a->slot[i % AHEAD] : NULL;
+  pthread_mutex_unlock(&a->mu);
+  return f;
+}
+
+static void ahead_release(ahead *a) {
+  pthread_mutex_lock(&a->mu);
+  a->consumed++;
+  pthread_cond_broadcast(&a->cv);
+  pthread_mutex_unlock(&a->mu);
+}
+
+static int ahead_start(ahead *a, mira_avatar_renderer *r, const mira_render_plan *p) {
+  memset(a, 0, sizeof *a);
+  a->r = r, a->poses = p->poses, a->frames = p->frames;
+  for (int k = 0; k < AHEAD; k++)
+    if (!(a->slot[k] = malloc((size_t)r->w * r->h * 3))) return MIRA_ENOMEM;
+  pthread_mutex_init(&a->mu, NULL);
+  pthread_cond_init(&a->cv, NULL);
+  if (pthread_create(&a->th, NULL, ahead_main, a) != 0) {
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    return MIRA_ENOMEM;
+  }
+  return 0;
+}
+
+static void ahead_stop(ahead *a) {
+  pthread_mutex_lock(&a->mu);
+  a->quit = 1;
+  pthread_cond_broadcast(&a->cv);
+  pthread_mutex_unlock(&a->mu);
+  pthread_join(a->th, NULL);
+  pthread_mutex_destroy(&a->mu);
+  pthread_cond_destroy(&a->cv);
+}
+
+static void ahead_free(ahead *a) {
+  for (int k = 0; k < AHEAD; k++) free(a->slot[k]);
+}
+
+static int encode_loop(job *j, ahead *a, mira_video_writer *w, mira_render_result *res, char *err, size_t errlen) {
+  const mira_render_req *q = j->q;
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < j->p->frames; i++) {
+    if (stopping(q)) return mira_err(err, errlen, MIRA_EBUSY, "stopped: the server is shutting down");
+    const uint8_t *f = ahead_take(a, i);
+    if (!f) return mira_err(err, errlen, a->rc, "rendering frame %zu failed", i);
+    uint64_t t0 = mira_mono_ns();
+    rc = mira_video_write_frame(w, f, a->r->w * 3, err, errlen);
+    res->encode_s += (mira_mono_ns() - t0) / 1e9;
+    ahead_release(a);
+    progress(q, 15 + (int)(84 * (i + 1) / j->p->frames));
+  }
+  return rc;
+}
+
 static int encode_frames(job *j, mira_avatar_renderer *r, mira_render_result *res, char *err, size_t errlen) {
   const mira_render_req *q = j->q;
   mira_video_params vp = {.w = r->w, .h = r->h, .fps = MIRA_ANIM_FPS, .crf = q->crf ? q->crf : DEFAULT_CRF,
                           .preset = q->preset ? q->preset : DEFAULT_PRESET, .audio = j->p->pcm.samples,
                           .audio_samples = j->p->pcm.n, .audio_rate = j->p->pcm.sample_rate};
-  uint8_t *rgb = malloc((size_t)r->w * r->h * 3);
   mira_video_writer *w = NULL;
-  if (!rgb) return mira_err(err, errlen, MIRA_ENOMEM, "out of memory for a %dx%d frame", r->w, r->h);
-  int rc = mira_video_open(q->out_mp4, &vp, &w, err, errlen);
-  for (size_t i = 0; rc == 0 && i < j->p->frames; i++) {
-    if (stopping(q)) rc = mira_err(err, errlen, MIRA_EBUSY, "stopped: the server is shutting down");
-    uint64_t t0 = mira_mono_ns();
-    if (!rc && (rc = r->render(r, &j->p->poses[i], rgb, r->w * 3)) != 0)
-      rc = mira_err(err, errlen, rc, "rendering frame %zu failed", i);
-    uint64_t t1 = mira_mono_ns();
-    if (!rc) rc = mira_video_write_frame(w, rgb, r->w * 3, err, errlen);
-    res->render_s += (t1 - t0) / 1e9;
-    res->encode_s += (mira_mono_ns() - t1) / 1e9;
-    progress(q, 15 + (int)(84 * (i + 1) / j->p->frames));
+  ahead a;
+  int rc = ahead_start(&a, r, j->p);
+  if (rc) {
+    ahead_free(&a);
+    return mira_err(err, errlen, rc, "out of memory for %dx%d frames", r->w, r->h);
   }
+  rc = mira_video_open(q->out_mp4, &vp, &w, err, errlen);
+  if (!rc) rc = encode_loop(j, &a, w, res, err, errlen);
+  ahead_stop(&a);
+  res->render_s = a.render_s;
   if (!rc) rc = mira_video_close(w, err, errlen);
   else if (w) mira_video_abort(w);
-  if (!rc && q->out_thumb) rc = write_thumb(q, r, rgb, err, errlen);
-  free(rgb);
+  if (!rc && q->out_thumb) rc = write_thumb(q, r, a.slot[0], err, errlen);
+  ahead_free(&a);
   return rc;
 }
 
