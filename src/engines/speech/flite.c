@@ -24,6 +24,7 @@
  * there in practice.
  */
 #include "core/error.h"
+#include "engines/speech/mlsa.h"
 #include "engines/speech/speech.h"
 
 #include <flite.h>
@@ -91,6 +92,7 @@ static void read_defaults(voice *v) {
 
 static void init_voices(void) {
   flite_init();
+  mira_mlsa_init(); /* our vocoder replaces flite's (mlsa.h); this also links it in */
   for (size_t i = 0; i < NVOICES; i++) {
     voices[i].vox = defs[i].reg(NULL);
     if (voices[i].vox)
