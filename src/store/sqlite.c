@@ -824,30 +824,29 @@ static int voice_list(mira_store *store, const char *account_id, int all, mira_v
   return r;
 }
 
-static int voice_delete(mira_store *store, const char *id, const char *account_id, char *err,
-                        size_t errlen) {
+/* Deletes row id of an owner ("" or NULL: stock) with query (?1 id, ?2 owner). */
+static int delete_owned(mira_store *store, int query, const char *what, const char *id, const char *account_id,
+                        char *err, size_t errlen) {
   sq *s = S(store);
-  int r = arg(id, MIRA_ID_SIZE, "voice id", err, errlen);
+  char label[32];
+  snprintf(label, sizeof label, "%s id", what);
+  int r = arg(id, MIRA_ID_SIZE, label, err, errlen);
   if (r) return r;
-  sqlite3_stmt *st = q(s, Q_VOICE_DEL);
+  sqlite3_stmt *st = q(s, query);
   bt(st, 1, id);
   bt(st, 2, account_id ? account_id : "");
-  r = run(s, st, "delete voice", err, errlen);
-  if (!r && sqlite3_changes(s->db) == 0) r = mira_err(err, errlen, MIRA_ENOENT, "voice %s not found", id);
+  snprintf(label, sizeof label, "delete %s", what);
+  r = run(s, st, label, err, errlen);
+  if (!r && sqlite3_changes(s->db) == 0) r = mira_err(err, errlen, MIRA_ENOENT, "%s %s not found", what, id);
   return r;
 }
 
-static int avatar_delete(mira_store *store, const char *id, const char *account_id, char *err,
-                         size_t errlen) {
-  sq *s = S(store);
-  int r = arg(id, MIRA_ID_SIZE, "avatar id", err, errlen);
-  if (r) return r;
-  sqlite3_stmt *st = q(s, Q_AVATAR_DEL);
-  bt(st, 1, id);
-  bt(st, 2, account_id ? account_id : "");
-  r = run(s, st, "delete avatar", err, errlen);
-  if (!r && sqlite3_changes(s->db) == 0) r = mira_err(err, errlen, MIRA_ENOENT, "avatar %s not found", id);
-  return r;
+static int voice_delete(mira_store *store, const char *id, const char *account_id, char *err, size_t errlen) {
+  return delete_owned(store, Q_VOICE_DEL, "voice", id, account_id, err, errlen);
+}
+
+static int avatar_delete(mira_store *store, const char *id, const char *account_id, char *err, size_t errlen) {
+  return delete_owned(store, Q_AVATAR_DEL, "avatar", id, account_id, err, errlen);
 }
 
 /* ---- media ---------------------------------------------------------------------- */
