@@ -151,9 +151,10 @@ static int peak_rss(const char *mira, const char *photo, const char *script) {
   char out[256];
   snprintf(out, sizeof out, "/tmp/mira-bench-long-%d.mp4", (int)getpid());
   double t0 = now_s();
+  fflush(stdout); /* the child must not repeat our buffered output */
   pid_t pid = fork();
   if (pid == 0) {
-    freopen("/dev/null", "w", stderr);
+    if (!freopen("/dev/null", "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(126);
     execl(mira, mira, "render", "--photo", photo, "--text", script, "--out", out, (char *)NULL);
     _exit(127);
   }
