@@ -102,7 +102,7 @@ static void judge(const mira_gray *g, const mira_face_box *boxes, size_t n, cons
   char err[256];
   int *has = calloc(n ? n : 1, sizeof *has);
   if (!has || mira_cascade_load(MIRA_FACE_EYE_CASCADE, &eyes, err, sizeof err)) {
-    snprintf(verdict, len, "unknown (%s)", has ? err : "out of memory");
+    snprintf(verdict, len, "unknown (%.200s)", has ? err : "out of memory");
   } else {
     size_t main;
     for (size_t i = 0; i < n; i++) has[i] = mira_face_has_eyes(eyes, g, &boxes[i]);
