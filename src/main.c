@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "engines/video/video.h"
 #include "jobs/pool.h"
 #include "store/store.h"
 
@@ -46,7 +47,10 @@ static const char *usage_serve =
     "  --rate-limit N       requests per second per API key, 0 = unlimited (MIRA_RATE_LIMIT, default 0)\n"
     "  --access-log 0|1     one log line per request (MIRA_ACCESS_LOG, default 1)\n"
     "  --request-timeout S  a request, headers and body, must arrive within S seconds;\n"
-    "                       also the keep-alive idle limit (MIRA_REQUEST_TIMEOUT, default 120)\n";
+    "                       also the keep-alive idle limit (MIRA_REQUEST_TIMEOUT, default 120)\n"
+    "  --video-preset P     x264 preset of rendered videos, ultrafast..veryslow\n"
+    "                       (MIRA_VIDEO_PRESET, default veryfast)\n"
+    "  --video-crf N        x264 quality, 1 (best) .. 51 (MIRA_VIDEO_CRF, default 23)\n";
 
 static const char *usage_keys =
     "usage: mira keys create --account NAME [--data DIR]\n"
@@ -91,6 +95,11 @@ static int apply_opt(serve_opts *o, const char *flag, const char *v) {
   else if (!strcmp(flag, "--max-upload")) { if (parse_num(flag, v, 1, 1LL << 40, &n)) return -1; o->app.max_upload = n; }
   else if (!strcmp(flag, "--rate-limit")) { if (parse_num(flag, v, 0, 1000000, &n)) return -1; o->app.rate_limit = (double)n; }
   else if (!strcmp(flag, "--access-log")) { if (parse_num(flag, v, 0, 1, &n)) return -1; o->app.access_log = (int)n; }
+  else if (!strcmp(flag, "--video-crf")) { if (parse_num(flag, v, 1, 51, &n)) return -1; o->jobs.video_crf = (int)n; }
+  else if (!strcmp(flag, "--video-preset")) {
+    if (!mira_video_preset_valid(v)) { fprintf(stderr, "mira serve: --video-preset: unknown x264 preset '%s'\n", v); return -1; }
+    o->jobs.video_preset = v;
+  }
   else if (!strcmp(flag, "--request-timeout")) { if (parse_num(flag, v, 1, 86400, &n)) return -1; o->http.req_timeout_ms = (uint64_t)n * 1000; }
   else { fprintf(stderr, "mira serve: unknown option '%s'\n%s", flag, usage_serve); return -1; }
   return 0;
@@ -102,7 +111,8 @@ static int load_serve_opts(serve_opts *o, int argc, char **argv) {
       {"--workers", "MIRA_WORKERS"}, {"--threads", "MIRA_THREADS"}, {"--max-upload", "MIRA_MAX_UPLOAD"},
       {"--public-url", "MIRA_PUBLIC_URL"}, {"--tls-cert", "MIRA_TLS_CERT"}, {"--tls-key", "MIRA_TLS_KEY"},
       {"--rate-limit", "MIRA_RATE_LIMIT"}, {"--access-log", "MIRA_ACCESS_LOG"},
-      {"--request-timeout", "MIRA_REQUEST_TIMEOUT"}};
+      {"--request-timeout", "MIRA_REQUEST_TIMEOUT"}, {"--video-preset", "MIRA_VIDEO_PRESET"},
+      {"--video-crf", "MIRA_VIDEO_CRF"}};
   o->http = mira_http_default_config();
   o->jobs = mira_jobs_default_config();
   o->app = (mira_app_config){.data_dir = "./data", .max_upload = 100LL << 20, .max_text = 5000, .access_log = 1};

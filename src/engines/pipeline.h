@@ -34,6 +34,8 @@ typedef struct mira_pipeline_env {
   /* local path of a READY medium's bytes, or MIRA_ENOENT */
   int (*input_path)(void *ctx, const char *media_id, char *out, size_t outlen);
   void *ctx;
+  const char *video_preset; /* x264 preset; NULL: default */
+  int video_crf;            /* 0: default */
 } mira_pipeline_env;
 
 typedef struct mira_pipeline_output {

@@ -63,7 +63,8 @@ static int run_video(const mira_job *job, const mira_pipeline_env *env, mira_pip
   mira_rig rig;
   mira_tts_voice v;
   char voice_name[96], image[1024], audio[1024];
-  mira_render_req q = {.rig = &rig, .progress = env->progress, .should_stop = env->should_stop, .ctx = env->ctx};
+  mira_render_req q = {.rig = &rig, .progress = env->progress, .should_stop = env->should_stop, .ctx = env->ctx,
+                       .preset = env->video_preset, .crf = env->video_crf};
   int rc = mira_rig_parse(json_string_value(json_object_get(p, "avatarRig")), &rig, err, errlen);
   if (!rc) rc = video_request(job, p, env, &q, &v, voice_name, sizeof voice_name, image, sizeof image, audio,
                               sizeof audio, err, errlen);

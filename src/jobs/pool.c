@@ -150,6 +150,8 @@ static void run_job(worker *w, const mira_job *job) {
   const mira_pipeline *p = mira_pipeline_for(job->kind);
   mira_pipeline_env env = {w->pool->blob->ops->tmp_dir(w->pool->blob), env_progress,
                            env_should_stop, env_input_path, w};
+  env.video_preset = w->pool->c.video_preset;
+  env.video_crf = w->pool->c.video_crf;
   mira_pipeline_output out = {0};
   char err[MIRA_ERRMSG_SIZE] = "";
   char media_id[MIRA_ID_SIZE] = "";

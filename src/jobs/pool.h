@@ -35,6 +35,8 @@ typedef struct mira_jobs_config {
   int max_attempts;         /* default 3 */
   int64_t poll_ms;          /* idle poll interval, default 500 */
   int64_t test_delay_ms;    /* testing only: sleep this long (with progress) before the pipeline */
+  const char *video_preset; /* x264 preset for video jobs; NULL: the engine's default (veryfast) */
+  int video_crf;            /* 0: the engine's default (23) */
 } mira_jobs_config;
 
 typedef struct mira_jobs_stats {

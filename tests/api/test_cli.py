@@ -49,6 +49,12 @@ def help_texts():
     rc, _, err = mira("serve", env={"MIRA_WORKERS": "many"})
     eq("cli-1.9", rc, 2, "bad env values are errors too")
     has("cli-1.9", err, "--workers must be a number")
+    rc, _, err = mira("serve", "--video-preset", "turbo")
+    eq("cli-1.10", rc, 2)
+    has("cli-1.10", err, "unknown x264 preset 'turbo'")
+    rc, _, err = mira("serve", env={"MIRA_VIDEO_CRF": "0"})
+    eq("cli-1.10", rc, 2)
+    has("cli-1.10", err, "--video-crf must be a number between 1 and 51")
 
 
 def keys():

@@ -83,6 +83,8 @@ static int preset_ok(const char *name) {
   return 0;
 }
 
+int mira_video_preset_valid(const char *name) { return name && preset_ok(name); }
+
 static int rate_ok(const AVCodec *aac, int rate) {
   for (const int *r = aac->supported_samplerates; r && *r; r++)
     if (*r == rate) return 1;

@@ -61,6 +61,9 @@ typedef struct mira_video_params {
 
 typedef struct mira_video_writer mira_video_writer;
 
+/* 1 if name is an x264 preset ("ultrafast" .. "placebo"). */
+int mira_video_preset_valid(const char *name);
+
 /* w x h at MIRA_VIDEO_DEFAULT_FPS, every other field at its default, no audio. */
 mira_video_params mira_video_default_params(int w, int h);
 
