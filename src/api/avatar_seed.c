@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "blob/media.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/ids.h"
@@ -46,21 +47,15 @@ static int have_blob(seeder *s, const char *key) {
 /* Writes im as PNG under key with a READY media record. */
 static int put_png(seeder *s, const char *key, const mira_rgb *im, const char *file_name) {
   char tmp[1024];
-  snprintf(tmp, sizeof tmp, "%s/seed-%s.png", s->blob->ops->tmp_dir(s->blob), key);
-  int rc = mira_rgb_write_png(tmp, im, s->err, s->errlen);
-  if (!rc) rc = s->blob->ops->put_file(s->blob, key, tmp, s->err, s->errlen);
-  if (rc) {
-    unlink(tmp);
-    return rc;
-  }
-  mira_media m = {.state = MIRA_MEDIA_READY, .created_at = STOCK_EPOCH_MS};
+  mira_media m = {.created_at = STOCK_EPOCH_MS, .content_type = "image/png"};
   snprintf(m.id, sizeof m.id, "%s", key);
   snprintf(m.account_id, sizeof m.account_id, "%s", s->account);
   snprintf(m.file_name, sizeof m.file_name, "%s", file_name);
-  snprintf(m.content_type, sizeof m.content_type, "image/png");
-  s->blob->ops->size(s->blob, key, &m.size, NULL, 0);
-  rc = s->st->ops->media_insert(s->st, &m, s->err, s->errlen);
-  return rc == MIRA_EEXIST ? 0 : rc;
+  snprintf(tmp, sizeof tmp, "%s/seed-%s.png", s->blob->ops->tmp_dir(s->blob), key);
+  int rc = mira_rgb_write_png(tmp, im, s->err, s->errlen);
+  if (!rc) rc = mira_media_put_file(s->st, s->blob, &m, tmp, s->err, s->errlen);
+  if (rc && rc != MIRA_EEXIST) unlink(tmp);
+  return rc == MIRA_EEXIST ? 0 : rc; /* seeded before: the record is there, the bytes are new */
 }
 
 static int save_avatar(seeder *s, mira_avatar *a, const mira_rig *rig, const char *engine, const char *voice) {

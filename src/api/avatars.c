@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/sniff.h"
+#include "blob/media.h"
 #include "engines/animate/rig.h"
 #include "engines/face/avatar.h"
 
@@ -98,21 +99,13 @@ static int load_photo(mira_call *c, const char *media, mira_rgb *photo) {
 static int store_frame(mira_call *c, const mira_rgb *frame, char id[MIRA_ID_SIZE], char *err, size_t errlen) {
   mira_blob *b = c->app->blob;
   char tmp[1024];
-  mira_media m = {.state = MIRA_MEDIA_READY, .created_at = mira_now_ms()};
+  mira_media m = {.created_at = mira_now_ms(), .file_name = "avatar.png", .content_type = "image/png"};
   mira_id_new(m.id);
+  memcpy(m.account_id, c->account_id, MIRA_ID_SIZE);
   snprintf(tmp, sizeof tmp, "%s/avatar-%s.png", b->ops->tmp_dir(b), m.id);
   int rc = mira_rgb_write_png(tmp, frame, err, errlen);
-  if (!rc) rc = b->ops->put_file(b, m.id, tmp, err, errlen);
-  if (rc) {
-    unlink(tmp);
-    return rc;
-  }
-  memcpy(m.account_id, c->account_id, MIRA_ID_SIZE);
-  snprintf(m.file_name, sizeof m.file_name, "avatar.png");
-  snprintf(m.content_type, sizeof m.content_type, "image/png");
-  b->ops->size(b, m.id, &m.size, NULL, 0);
-  rc = c->store->ops->media_insert(c->store, &m, err, errlen);
-  if (rc) b->ops->remove(b, m.id, NULL, 0);
+  if (!rc) rc = mira_media_put_file(c->store, b, &m, tmp, err, errlen);
+  if (rc) unlink(tmp);
   else memcpy(id, m.id, MIRA_ID_SIZE);
   return rc;
 }

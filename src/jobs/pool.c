@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blob/media.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -78,22 +79,12 @@ static int env_input_path(void *ctx, const char *media_id, char *out, size_t out
 
 static int store_file(worker *w, const mira_job *job, const char *id, const char *path, const char *type,
                       const char *file_name, char *err, size_t errlen) {
-  mira_blob *b = w->pool->blob;
-  mira_media m = {0};
-  int64_t size = 0;
+  mira_media m = {.created_at = mira_now_ms()};
   snprintf(m.id, sizeof m.id, "%s", id);
-  int rc = b->ops->put_file(b, m.id, path, err, errlen);
-  if (rc == 0) rc = b->ops->size(b, m.id, &size, err, errlen);
-  if (rc) return rc;
   snprintf(m.account_id, sizeof m.account_id, "%s", job->account_id);
   snprintf(m.file_name, sizeof m.file_name, "%s", file_name);
   snprintf(m.content_type, sizeof m.content_type, "%s", type);
-  m.size = size;
-  m.state = MIRA_MEDIA_READY;
-  m.created_at = mira_now_ms();
-  rc = w->store->ops->media_insert(w->store, &m, err, errlen);
-  if (rc) b->ops->remove(b, m.id, NULL, 0);
-  return rc;
+  return mira_media_put_file(w->store, w->pool->blob, &m, path, err, errlen);
 }
 
 /* The output, then its companions (thumbnail, captions) under derived ids,
