@@ -1,7 +1,6 @@
 /* Script or audio track -> talking-avatar MP4; see render.h. */
 #include "engines/render.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,56 +56,50 @@ static void script_visemes(job *j) {
   }
 }
 
-/* Recognised phones beat the spectral guess (tests/unit/test_phones.c);
- * without the model the guess stays. Returns how far to trust them. */
+/* An empty 10 ms track covering the audio, for visemes from elsewhere. */
+static int track_alloc(const mira_pcm *pcm, mira_mouth_track *t) {
+  size_t n = mira_audio_frames(pcm, MIRA_ANIM_TRACK_MS);
+  *t = (mira_mouth_track){.frames = n, .frame_ms = MIRA_ANIM_TRACK_MS};
+  t->open = calloc(n ? n : 1, sizeof *t->open);
+  t->viseme = calloc(n ? n : 1, sizeof *t->viseme);
+  return t->open && t->viseme ? 0 : MIRA_ENOMEM;
+}
+
+/* Recognised phones beat the spectral guess (tests/unit/test_phones.c), so
+ * the guess is only computed without the model. *trust: how far the
+ * visemes may shape the opening. */
 #define TRUST_PHONES 0.25f
 #define TRUST_GUESS 0.1f
-static float upload_visemes(job *j) {
+static int upload_visemes(job *j, float *trust, char *err, size_t errlen) {
   mira_phone_track pt;
   char why[256];
-  if (mira_audio_phones(&j->p->pcm, &pt, why, sizeof why) != 0) return TRUST_GUESS;
-  mira_phone_track_visemes(&pt, j->p->mt.frame_ms, j->p->mt.viseme, j->p->mt.frames);
-  mira_phone_track_free(&pt);
-  return TRUST_PHONES;
-}
-
-static int cmp_float(const void *a, const void *b) {
-  float x = *(const float *)a, y = *(const float *)b;
-  return (x > y) - (x < y);
-}
-
-/* Loudness per 10 ms as linear RMS over the clip's loud level (95th
- * percentile), 0..1. The jaw follows the sound's amplitude; mouth.c's
- * opening is on a dB scale with a slow release, which keeps a mouth half
- * open through the short dips between syllables. */
-static int loudness(const mira_pcm *pcm, size_t n10, float *out) {
-  size_t per = (size_t)pcm->sample_rate * MIRA_ANIM_TRACK_MS / 1000;
-  float *sorted = malloc((n10 ? n10 : 1) * sizeof *sorted);
-  if (!sorted) return MIRA_ENOMEM;
-  for (size_t i = 0; i < n10; i++) {
-    double s = 0;
-    size_t k0 = i * per, k1 = k0 + per < pcm->n ? k0 + per : pcm->n;
-    for (size_t k = k0; k < k1; k++) s += (double)pcm->samples[k] * pcm->samples[k];
-    out[i] = sorted[i] = k1 > k0 ? (float)sqrt(s / (k1 - k0)) : 0;
+  if (mira_audio_phones(&j->p->pcm, &pt, why, sizeof why) != 0) {
+    *trust = TRUST_GUESS;
+    return mira_audio_mouth_track(&j->p->pcm, MIRA_ANIM_TRACK_MS, &j->p->mt, err, errlen);
   }
-  qsort(sorted, n10, sizeof *sorted, cmp_float);
-  float loud = n10 ? sorted[n10 * 95 / 100] : 0;
-  free(sorted);
-  for (size_t i = 0; i < n10; i++) out[i] = loud > 0 ? fminf(1.0f, out[i] / loud) : 0;
-  return 0;
+  *trust = TRUST_PHONES;
+  int rc = track_alloc(&j->p->pcm, &j->p->mt);
+  if (!rc) mira_phone_track_visemes(&pt, j->p->mt.frame_ms, j->p->mt.viseme, j->p->mt.frames);
+  mira_phone_track_free(&pt);
+  return rc ? mira_err(err, errlen, rc, "out of memory for the viseme track") : 0;
 }
 
+/* Visemes from the script's phonemes or the upload's sound, then the
+ * loudness into the track's `open`, then one pose per frame. */
 static int analyse(job *j, char *err, size_t errlen) {
   const mira_render_req *q = j->q;
-  int rc = mira_audio_mouth_track(&j->p->pcm, MIRA_ANIM_TRACK_MS, &j->p->mt, err, errlen);
-  if (rc) return rc;
+  mira_mouth_track *mt = &j->p->mt;
   float trust = 1;
-  if (q->text) script_visemes(j);
-  else trust = upload_visemes(j);
-  if (loudness(&j->p->pcm, j->p->mt.frames, j->p->mt.open) != 0)
-    return mira_err(err, errlen, MIRA_ENOMEM, "out of memory for the loudness track");
-  mira_anim_input in = {.viseme = j->p->mt.viseme, .energy = j->p->mt.open, .n10 = j->p->mt.frames,
-                        .viseme_trust = trust,
+  int rc;
+  if (q->text) {
+    rc = track_alloc(&j->p->pcm, mt);
+    if (rc) return mira_err(err, errlen, rc, "out of memory for the viseme track");
+    script_visemes(j);
+  } else if ((rc = upload_visemes(j, &trust, err, errlen)) != 0) {
+    return rc;
+  }
+  if ((rc = mira_audio_envelope(&j->p->pcm, MIRA_ANIM_TRACK_MS, mt->open, mt->frames, err, errlen)) != 0) return rc;
+  mira_anim_input in = {.viseme = mt->viseme, .energy = mt->open, .n10 = mt->frames, .viseme_trust = trust,
                         .duration_ms = mira_pcm_duration_ms(&j->p->pcm), .seed = q->seed, .full = q->full};
   return mira_anim_plan(&in, MIRA_ANIM_FPS, &j->p->poses, &j->p->frames, err, errlen);
 }

@@ -63,7 +63,7 @@ int mira_render_video(const mira_render_req *q, mira_render_result *res, char *e
 typedef struct mira_render_plan {
   mira_pcm pcm;          /* 48 kHz mono, loudness-normalised */
   mira_speech sp;        /* a script's speech (phonemes, words); zeroed for an upload */
-  mira_mouth_track mt;   /* 10 ms: visemes; `open` holds the loudness (linear RMS, 0..1) */
+  mira_mouth_track mt;   /* 10 ms: visemes; `open` holds the loudness (mira_audio_envelope) */
   mira_anim_pose *poses; /* one per frame */
   size_t frames;
 } mira_render_plan;

@@ -63,6 +63,17 @@ int mira_audio_mouth_track(const mira_pcm *p, int frame_ms, mira_mouth_track *ou
                            size_t errlen);
 void mira_mouth_track_free(mira_mouth_track *t);
 
+/* How many frame_ms frames cover p (the last one may be partial): the
+ * length of a mouth track. 0 on bad arguments. */
+size_t mira_audio_frames(const mira_pcm *p, int frame_ms);
+
+/* Loudness per frame on a linear scale: each frame's RMS over the clip's
+ * loud level (the 95th percentile of all frames), clipped to 1. A jaw
+ * follows the sound's amplitude; the mouth track's opening is on a dB scale
+ * with a slow release, which keeps a mouth half open through the short
+ * dips between syllables. out holds frames values. */
+int mira_audio_envelope(const mira_pcm *p, int frame_ms, float *out, size_t frames, char *err, size_t errlen);
+
 /* ---- Phone recognition (English): PocketSphinx allphone -----------------
  *
  *   mira_phone_track pt;

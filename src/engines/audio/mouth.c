@@ -193,14 +193,20 @@ static size_t frame_start(size_t i, const mira_pcm *p, int frame_ms) {
   return (size_t)(((unsigned long long)i * (unsigned)p->sample_rate * (unsigned)frame_ms) / 1000);
 }
 
-static void frame_levels(const mira_pcm *p, int frame_ms, size_t frames, double *db) {
+/* Mean square of each frame. */
+static void frame_power(const mira_pcm *p, int frame_ms, size_t frames, double *ms) {
   for (size_t i = 0; i < frames; i++) {
     size_t a = frame_start(i, p, frame_ms), b = frame_start(i + 1, p, frame_ms);
     if (b > p->n) b = p->n;
     double sum = 0;
     for (size_t k = a; k < b; k++) sum += (double)p->samples[k] * p->samples[k];
-    db[i] = b > a && sum > 0 ? 10.0 * log10(sum / (double)(b - a)) : -HUGE_VAL;
+    ms[i] = b > a ? sum / (double)(b - a) : 0;
   }
+}
+
+static void frame_levels(const mira_pcm *p, int frame_ms, size_t frames, double *db) {
+  frame_power(p, frame_ms, frames, db);
+  for (size_t i = 0; i < frames; i++) db[i] = db[i] > 0 ? 10.0 * log10(db[i]) : -HUGE_VAL;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -241,14 +247,36 @@ static void track(const mira_pcm *p, const double *db, double loud, spectrum *s,
   }
 }
 
+static int bad_args(const mira_pcm *p, int frame_ms) {
+  return !p || (!p->samples && p->n) || p->sample_rate <= 0 || frame_ms <= 0 || frame_ms > MAX_FRAME_MS;
+}
+
+size_t mira_audio_frames(const mira_pcm *p, int frame_ms) {
+  if (bad_args(p, frame_ms)) return 0;
+  unsigned long long per = (unsigned long long)p->sample_rate * (unsigned)frame_ms; /* x1000 */
+  return (size_t)(((unsigned long long)p->n * 1000 + per - 1) / per);
+}
+
+int mira_audio_envelope(const mira_pcm *p, int frame_ms, float *out, size_t frames, char *err, size_t errlen) {
+  if (bad_args(p, frame_ms) || (!out && frames))
+    return mira_err(err, errlen, MIRA_EINVAL, "mira_audio_envelope: bad arguments");
+  double *rms = malloc((frames ? frames : 1) * 2 * sizeof(double)), *sorted = rms + frames;
+  if (!rms) return mira_err(err, errlen, MIRA_ENOMEM, "out of memory for a %zu-frame envelope", frames);
+  frame_power(p, frame_ms, frames, rms);
+  for (size_t i = 0; i < frames; i++) sorted[i] = rms[i] = sqrt(rms[i]);
+  qsort(sorted, frames, sizeof *sorted, cmp_double);
+  double loud = frames ? sorted[frames * 95 / 100] : 0;
+  for (size_t i = 0; i < frames; i++) out[i] = loud > 0 ? (float)fmin(1.0, rms[i] / loud) : 0.0f;
+  free(rms);
+  return 0;
+}
+
 int mira_audio_mouth_track(const mira_pcm *p, int frame_ms, mira_mouth_track *out, char *err,
                            size_t errlen) {
   if (out) memset(out, 0, sizeof *out);
-  if (!p || !out || (!p->samples && p->n) || p->sample_rate <= 0 || frame_ms <= 0 ||
-      frame_ms > MAX_FRAME_MS)
+  if (!out || bad_args(p, frame_ms))
     return mira_err(err, errlen, MIRA_EINVAL, "mira_audio_mouth_track: bad arguments");
-  unsigned long long per = (unsigned long long)p->sample_rate * (unsigned)frame_ms; /* x1000 */
-  size_t frames = (size_t)(((unsigned long long)p->n * 1000 + per - 1) / per);
+  size_t frames = mira_audio_frames(p, frame_ms);
   mira_mouth_track t = {.frames = frames, .frame_ms = frame_ms};
   double *db = malloc((frames ? frames : 1) * 2 * sizeof(double));
   t.open = calloc(frames ? frames : 1, sizeof *t.open);
