@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "testutil.h"
 #include "core/error.h"
 #include "engines/audio/audio.h"
 
@@ -69,28 +70,10 @@ static int sh(const char *fmt, ...) {
   return rc;
 }
 
-/* Runs cmd and returns its stdout (malloc'd, NUL-terminated; "" on error). */
-static char *capture(const char *cmd) {
-  FILE *p = popen(cmd, "r");
-  size_t len = 0, cap = 1 << 16;
-  char *out = malloc(cap);
-  if (!out) abort();
-  if (p) {
-    size_t got;
-    while ((got = fread(out + len, 1, cap - len - 1, p)) > 0) {
-      len += got;
-      if (cap - len < 4096 && !(out = realloc(out, cap *= 2))) abort();
-    }
-    pclose(p);
-  }
-  out[len] = 0;
-  return out;
-}
-
 static double ffprobe_num(const char *entry, const char *path) {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "ffprobe -v error -show_entries %s -of csv=p=0 '%s'", entry, path);
-  char *out = capture(cmd);
+  char *out = capture(cmd, NULL);
   double v = NAN;
   if (sscanf(out, "%lf", &v) != 1) v = NAN;
   free(out);
@@ -102,7 +85,7 @@ static long ffprobe_packet_sum(const char *field, const char *path) {
   char cmd[1024], key[64];
   snprintf(cmd, sizeof cmd, "ffprobe -v error -show_packets '%s'", path);
   snprintf(key, sizeof key, "%s=", field);
-  char *out = capture(cmd);
+  char *out = capture(cmd, NULL);
   long sum = 0;
   for (char *s = strstr(out, key); s; s = strstr(s + 1, key)) sum += strtol(s + strlen(key), 0, 10);
   free(out);
@@ -130,7 +113,7 @@ static double ffmpeg_lufs(const char *path) {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "ffmpeg -nostats -hide_banner -i '%s' -af ebur128 -f null - 2>&1",
            path);
-  char *out = capture(cmd), *s = strstr(out, "Summary:");
+  char *out = capture(cmd, NULL), *s = strstr(out, "Summary:");
   double v = NAN;
   if (s && (s = strstr(s, "I:")) && sscanf(s + 2, "%lf", &v) != 1) v = NAN;
   free(out);
@@ -574,17 +557,6 @@ static double frame_db(const mira_pcm *p, size_t i, int ms) {
   return b > a && s > 0 ? fmax(10 * log10(s / (b - a)), -90) : -90;
 }
 
-static double correlation(const double *x, const double *y, size_t n) {
-  double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
-  for (size_t i = 0; i < n; i++) mx += x[i] / n, my += y[i] / n;
-  for (size_t i = 0; i < n; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) * (x[i] - mx);
-    syy += (y[i] - my) * (y[i] - my);
-  }
-  return sxy / sqrt(sxx * syy);
-}
-
 static void test_mouth_silence(void) {
   char err[256];
   mira_mouth_track t;
@@ -649,7 +621,7 @@ static void test_mouth_speech(void) {
     db[i] = frame_db(&p, i, 10);
     distinct += kinds[t.viseme[i]]++ == 0;
   }
-  double r = correlation(open, db, t.frames);
+  double r = pearson(open, db, t.frames);
   printf("mouth track: %zu frames, opening vs frame RMS dB r = %.3f, %d viseme classes\n", t.frames,
          r, distinct);
   CHECK("audio-7.6", r > 0.7);

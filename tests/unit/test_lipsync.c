@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "testutil.h"
 #include "core/wav.h"
 #include "engines/face/avatar.h"
 #include "engines/image/ssim.h"
@@ -86,17 +87,6 @@ static double measure_opening(const mira_rgb *im, const mira_face_box *box) {
   double gap = 0, width = hypot(p[54].x - p[48].x, p[54].y - p[48].y);
   for (int k = 0; k < 3; k++) gap += hypot(p[61 + k].x - p[67 - k].x, p[61 + k].y - p[67 - k].y) / 3;
   return width > 0 ? gap / width : -1;
-}
-
-static double pearson(const double *a, const double *b, size_t n) {
-  double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < n; i++) ma += a[i] / n, mb += b[i] / n;
-  for (size_t i = 0; i < n; i++) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) * (a[i] - ma);
-    sbb += (b[i] - mb) * (b[i] - mb);
-  }
-  return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0;
 }
 
 /* Best correlation of measured[i] with expected[i + lag], |lag| <= 1 frame. */

@@ -22,6 +22,8 @@
 #include <time.h>
 
 #include "check.h"
+#include "engines/image/ssim.h"
+#include "testutil.h"
 #include "core/error.h"
 #include "engines/animate/animate.h"
 #include "engines/animate/mesh.h"
@@ -132,36 +134,6 @@ static int measure(const face_tools *ft, mira_avatar_renderer *r, const mira_ani
   }
   if (found) *lips /= found, *eyes /= found;
   return found;
-}
-
-static double pearson(const double *x, const double *y, int n) {
-  double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
-  for (int i = 0; i < n; i++) mx += x[i] / n, my += y[i] / n;
-  for (int i = 0; i < n; i++)
-    sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx), syy += (y[i] - my) * (y[i] - my);
-  return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0;
-}
-
-/* ---- SSIM on luma, 8x8 windows every 4 px ---- */
-
-static double ssim(const uint8_t *a, const uint8_t *b, int w, int h) {
-  const double c1 = 6.5025, c2 = 58.5225; /* (0.01 * 255)^2, (0.03 * 255)^2 */
-  double total = 0;
-  int n = 0;
-  for (int y0 = 0; y0 + 8 <= h; y0 += 4)
-    for (int x0 = 0; x0 + 8 <= w; x0 += 4) {
-      double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
-      for (int y = y0; y < y0 + 8; y++)
-        for (int x = x0; x < x0 + 8; x++) {
-          const uint8_t *p = a + ((size_t)y * w + x) * 3, *q = b + ((size_t)y * w + x) * 3;
-          double la = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2], lb = 0.299 * q[0] + 0.587 * q[1] + 0.114 * q[2];
-          sa += la, sb += lb, saa += la * la, sbb += lb * lb, sab += la * lb;
-        }
-      double ma = sa / 64, mb = sb / 64, va = saa / 64 - ma * ma, vb = sbb / 64 - mb * mb, cov = sab / 64 - ma * mb;
-      total += (2 * ma * mb + c1) * (2 * cov + c2) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
-      n++;
-    }
-  return n ? total / n : 0;
 }
 
 /* ---- 1: bad input ---- */
@@ -474,7 +446,7 @@ static void test_sequences(const subject *s) {
       else
         pose.open = (float)i / n;
       r->render(r, &pose, i % 2 ? b : a, r->w * 3);
-      if (i) worst = fmin(worst, ssim(a, b, r->w, r->h));
+      if (i) worst = fmin(worst, mira_ssim_rgb(a, b, r->w, r->h, r->w * 3));
     }
   }
   printf("photo: %s: SSIM between consecutive frames >= %.4f\n", s->name, worst);

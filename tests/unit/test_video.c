@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "testutil.h"
 #include "core/error.h"
 #include "engines/image/rgb.h"
 #include "engines/video/video.h"
@@ -38,25 +39,6 @@ static const char *fx(const char *name) {
   char *b = bufs[next++ % 4];
   snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
   return b;
-}
-
-/* Runs cmd and returns its stdout (malloc'd; *len bytes, NUL-terminated). */
-static char *capture(const char *cmd, size_t *len_out) {
-  FILE *p = popen(cmd, "r");
-  size_t len = 0, cap = 1 << 16;
-  char *out = malloc(cap);
-  if (!out) abort();
-  if (p) {
-    size_t got;
-    while ((got = fread(out + len, 1, cap - len - 1, p)) > 0) {
-      len += got;
-      if (cap - len < 4096 && !(out = realloc(out, cap *= 2))) abort();
-    }
-    pclose(p);
-  }
-  out[len] = 0;
-  if (len_out) *len_out = len;
-  return out;
 }
 
 static int exists(const char *path) { return access(path, F_OK) == 0; }
