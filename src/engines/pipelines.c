@@ -31,28 +31,38 @@ static uint64_t job_seed(const char *id) {
   return h;
 }
 
-static int video_request(const mira_job *job, json_t *p, const mira_pipeline_env *env, mira_render_req *q,
-                         mira_tts_voice *v, char *voice_name, size_t vn, char *image, size_t imagelen,
-                         char *audio, size_t audiolen, char *err, size_t errlen) {
+/* A render request and the storage it points into. */
+typedef struct video_job {
+  mira_render_req q;
+  mira_rig rig;
+  mira_tts_voice voice;
+  char voice_name[96], image[1024], audio[1024];
+} video_job;
+
+static int video_request(const mira_job *job, json_t *p, const mira_pipeline_env *env, video_job *vj,
+                         char *err, size_t errlen) {
   const char *text = json_string_value(json_object_get(p, "text"));
   const char *media = json_string_value(json_object_get(p, "mediaId"));
-  q->full = json_is_true(json_object_get(p, "im2vid_full"));
-  q->seed = job_seed(job->id);
-  q->tmp_dir = env->tmp_dir;
-  if (q->rig->kind == MIRA_RIG_PHOTO && env->input_path(env->ctx, q->rig->image, image, imagelen) != 0)
-    return mira_err(err, errlen, MIRA_EIO, "the avatar's photo %s is missing from the blob store", q->rig->image);
-  q->image_path = image;
+  mira_render_req *q = &vj->q;
+  int rc = mira_rig_parse(json_string_value(json_object_get(p, "avatarRig")), &vj->rig, err, errlen);
+  if (rc) return rc;
+  *q = (mira_render_req){.rig = &vj->rig, .full = json_is_true(json_object_get(p, "im2vid_full")),
+                         .seed = job_seed(job->id), .tmp_dir = env->tmp_dir, .preset = env->video_preset,
+                         .crf = env->video_crf, .progress = env->progress, .should_stop = env->should_stop,
+                         .ctx = env->ctx, .image_path = vj->image};
+  if (vj->rig.kind == MIRA_RIG_PHOTO && env->input_path(env->ctx, vj->rig.image, vj->image, sizeof vj->image) != 0)
+    return mira_err(err, errlen, MIRA_EIO, "the avatar's photo %s is missing from the blob store", vj->rig.image);
   if (text) {
     const char *engine = json_string_value(json_object_get(p, "voiceEngine"));
     const char *params = json_string_value(json_object_get(p, "voiceParams"));
     if (!engine || !params) return mira_err(err, errlen, MIRA_EINVAL, "the job has no voice parameters");
     q->text = text;
-    q->voice = v;
-    return mira_catalog_tts_voice(engine, params, v, voice_name, vn, err, errlen);
+    q->voice = &vj->voice;
+    return mira_catalog_tts_voice(engine, params, &vj->voice, vj->voice_name, sizeof vj->voice_name, err, errlen);
   }
-  if (!media || env->input_path(env->ctx, media, audio, audiolen) != 0)
+  if (!media || env->input_path(env->ctx, media, vj->audio, sizeof vj->audio) != 0)
     return mira_err(err, errlen, MIRA_EIO, "the uploaded audio %s is missing from the blob store", media ? media : "");
-  q->audio_path = audio;
+  q->audio_path = vj->audio;
   return 0;
 }
 
@@ -60,20 +70,14 @@ static int run_video(const mira_job *job, const mira_pipeline_env *env, mira_pip
                      size_t errlen) {
   json_t *p = json_loads(job->params ? job->params : "", 0, NULL);
   if (!p) return mira_err(err, errlen, MIRA_EINVAL, "the job's parameters are not valid JSON");
-  mira_rig rig;
-  mira_tts_voice v;
-  char voice_name[96], image[1024], audio[1024];
-  mira_render_req q = {.rig = &rig, .progress = env->progress, .should_stop = env->should_stop, .ctx = env->ctx,
-                       .preset = env->video_preset, .crf = env->video_crf};
-  int rc = mira_rig_parse(json_string_value(json_object_get(p, "avatarRig")), &rig, err, errlen);
-  if (!rc) rc = video_request(job, p, env, &q, &v, voice_name, sizeof voice_name, image, sizeof image, audio,
-                              sizeof audio, err, errlen);
+  video_job vj;
+  int rc = video_request(job, p, env, &vj, err, errlen);
   temp_paths(job, env, out);
-  q.out_mp4 = out->path;
-  q.out_thumb = out->thumb_path;
-  q.out_vtt = out->captions_path;
+  vj.q.out_mp4 = out->path;
+  vj.q.out_thumb = out->thumb_path;
+  vj.q.out_vtt = out->captions_path;
   mira_render_result res;
-  if (!rc) rc = mira_render_video(&q, &res, err, errlen);
+  if (!rc) rc = mira_render_video(&vj.q, &res, err, errlen);
   json_decref(p);
   if (rc) {
     out->path[0] = out->thumb_path[0] = out->captions_path[0] = 0;
