@@ -195,7 +195,7 @@ int main(int argc, char **argv) {
   printf("render: photo avatar, im2vid_full=false, x264 preset %s CRF %d, AAC 48 kHz; speech: flite rms;\n"
          "median of %d alternating runs per side\n", PRESET, CRF, runs);
   printf("ours = mira_render_video without its speech stage: poses, frames drawn ahead on one thread, H.264/AAC\n"
-         "encoding (x RT+tts: with speech); render = CPU time drawing frames; x264 = the ffmpeg CLI\n"
+         "encoding (x RT+tts: with speech); render = time drawing + converting frames; x264 = the ffmpeg CLI\n"
          "encoding the same frames, already rendered, piped in raw (video only). ratio = x264 / ours (goal >= 0.7)\n\n");
   printf("%-9s %-9s %8s %6s  %9s %8s %8s  %9s  %9s %6s   %s\n", "avatar", "size", "audio", "frames", "ours",
          "x RT", "x RT+tts", "render", "x264", "ratio", "goals (10x/3x, 0.7)");

@@ -114,10 +114,11 @@ static int write_thumb(const mira_render_req *q, mira_avatar_renderer *r, uint8_
 }
 
 /* ---- rendering ahead ----
- * One thread draws frames into a small ring while the caller encodes: x264
- * cannot keep two cores busy on its own at these sizes, and the drawing
- * then costs almost no wall time. The renderer is only ever used by the
- * drawing thread while it runs. */
+ * One thread draws frames into a small ring, and converts them to the
+ * encoder's yuv420p, while the caller encodes: x264 cannot keep two cores
+ * busy on its own at these sizes, and drawing and converting then cost
+ * almost no wall time. The renderer is only ever used by the drawing thread
+ * while it runs. */
 #define AHEAD 3
 
 typedef struct ahead {
@@ -127,7 +128,9 @@ typedef struct ahead {
   mira_avatar_renderer *r;
   const mira_anim_pose *poses;
   size_t frames, produced, consumed;
-  uint8_t *slot[AHEAD];
+  uint8_t *rgb;            /* the frame being drawn */
+  uint8_t *slot[AHEAD];    /* converted frames */
+  mira_video_converter *conv;
   int quit, rc;
   double render_s;
 } ahead;
@@ -141,7 +144,8 @@ static void *ahead_main(void *arg) {
     pthread_mutex_unlock(&a->mu);
     if (quit) break;
     uint64_t t0 = mira_mono_ns();
-    int rc = a->r->render(a->r, &a->poses[i], a->slot[i % AHEAD], a->r->w * 3);
+    int rc = a->r->render(a->r, &a->poses[i], a->rgb, a->r->w * 3);
+    if (!rc) mira_video_convert(a->conv, a->rgb, a->r->w * 3, a->slot[i % AHEAD]);
     pthread_mutex_lock(&a->mu);
     a->render_s += (mira_mono_ns() - t0) / 1e9;
     if (rc) a->rc = rc;
@@ -169,17 +173,21 @@ static void ahead_release(ahead *a) {
   pthread_mutex_unlock(&a->mu);
 }
 
-static int ahead_start(ahead *a, mira_avatar_renderer *r, const mira_render_plan *p) {
+static int ahead_start(ahead *a, mira_avatar_renderer *r, const mira_render_plan *p, char *err, size_t errlen) {
   memset(a, 0, sizeof *a);
   a->r = r, a->poses = p->poses, a->frames = p->frames;
+  int rc = mira_video_converter_new(r->w, r->h, &a->conv, err, errlen);
+  if (rc) return rc;
+  a->rgb = malloc((size_t)r->w * r->h * 3);
+  for (int k = 0; k < AHEAD; k++) a->slot[k] = malloc(mira_video_yuv_bytes(r->w, r->h));
   for (int k = 0; k < AHEAD; k++)
-    if (!(a->slot[k] = malloc((size_t)r->w * r->h * 3))) return MIRA_ENOMEM;
+    if (!a->rgb || !a->slot[k]) return mira_err(err, errlen, MIRA_ENOMEM, "out of memory for %dx%d frames", r->w, r->h);
   pthread_mutex_init(&a->mu, NULL);
   pthread_cond_init(&a->cv, NULL);
   if (pthread_create(&a->th, NULL, ahead_main, a) != 0) {
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
-    return MIRA_ENOMEM;
+    return mira_err(err, errlen, MIRA_ENOMEM, "cannot start the drawing thread");
   }
   return 0;
 }
@@ -196,6 +204,8 @@ static void ahead_stop(ahead *a) {
 
 static void ahead_free(ahead *a) {
   for (int k = 0; k < AHEAD; k++) free(a->slot[k]);
+  free(a->rgb);
+  mira_video_converter_free(a->conv);
 }
 
 static int encode_loop(job *j, ahead *a, mira_video_writer *w, mira_render_result *res, char *err, size_t errlen) {
@@ -206,7 +216,7 @@ static int encode_loop(job *j, ahead *a, mira_video_writer *w, mira_render_resul
     const uint8_t *f = ahead_take(a, i);
     if (!f) return mira_err(err, errlen, a->rc, "rendering frame %zu failed", i);
     uint64_t t0 = mira_mono_ns();
-    rc = mira_video_write_frame(w, f, a->r->w * 3, err, errlen);
+    rc = mira_video_write_yuv(w, f, err, errlen);
     res->encode_s += (mira_mono_ns() - t0) / 1e9;
     ahead_release(a);
     progress(q, 15 + (int)(84 * (i + 1) / j->p->frames));
@@ -221,10 +231,10 @@ static int encode_frames(job *j, mira_avatar_renderer *r, mira_render_result *re
                           .audio_samples = j->p->pcm.n, .audio_rate = j->p->pcm.sample_rate};
   mira_video_writer *w = NULL;
   ahead a;
-  int rc = ahead_start(&a, r, j->p);
+  int rc = ahead_start(&a, r, j->p, err, errlen);
   if (rc) {
     ahead_free(&a);
-    return mira_err(err, errlen, rc, "out of memory for %dx%d frames", r->w, r->h);
+    return rc;
   }
   rc = mira_video_open(q->out_mp4, &vp, &w, err, errlen);
   if (!rc) rc = encode_loop(j, &a, w, res, err, errlen);
@@ -232,7 +242,7 @@ static int encode_frames(job *j, mira_avatar_renderer *r, mira_render_result *re
   res->render_s = a.render_s;
   if (!rc) rc = mira_video_close(w, err, errlen);
   else if (w) mira_video_abort(w);
-  if (!rc && q->out_thumb) rc = write_thumb(q, r, a.slot[0], err, errlen);
+  if (!rc && q->out_thumb) rc = write_thumb(q, r, a.rgb, err, errlen);
   ahead_free(&a);
   return rc;
 }

@@ -40,9 +40,8 @@ struct mira_video_writer {
   AVFormatContext *fmt;
   AVCodecContext *venc, *aenc;
   AVStream *vst, *ast;
-  struct SwsContext *sws;
-  uint8_t *stage;   /* the caller's frame, copied with padding for swscale */
-  int stage_stride;
+  mira_video_converter *conv; /* for write_frame's RGB */
+  uint8_t *yuv;                /* its output */
   AVFrame *vframe, *aframe;
   AVPacket *pkt;
   int w, h, fps;
@@ -157,23 +156,62 @@ static void set_video_fields(AVCodecContext *c, const mira_video_params *p, int 
   av_opt_set_double(c->priv_data, "crf", p->crf ? p->crf : MIRA_VIDEO_DEFAULT_CRF, 0);
 }
 
-static int open_scaler(mira_video_writer *w, char *err, size_t errlen) {
+/* ---- RGB -> yuv420p ---- */
+
+struct mira_video_converter {
+  struct SwsContext *sws;
+  int w, h;
+  uint8_t *stage; /* the caller's frame, copied with padding for swscale */
+  int stage_stride;
+};
+
+void mira_video_converter_free(mira_video_converter *c) {
+  if (!c) return;
+  sws_freeContext(c->sws);
+  av_freep(&c->stage);
+  free(c);
+}
+
+int mira_video_converter_new(int w, int h, mira_video_converter **out, char *err, size_t errlen) {
+  *out = NULL;
+  mira_video_converter *c = calloc(1, sizeof *c);
+  if (!c) return mira_err(err, errlen, MIRA_ENOMEM, "out of memory for a %dx%d converter", w, h);
+  c->w = w, c->h = h;
   /* Bilinear: at equal sizes only the 2:1 chroma decimation filters, and
    * bicubic's sharper kernel rings on saturated edges. */
-  w->sws = sws_getContext(w->w, w->h, AV_PIX_FMT_RGB24, w->w, w->h, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL,
-                          NULL, NULL);
-  if (!w->sws) return mira_err(err, errlen, MIRA_ENOMEM, "swscale cannot convert RGB24 to yuv420p");
+  c->sws = sws_getContext(w, h, AV_PIX_FMT_RGB24, w, h, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
   /* swscale's SIMD reads past the end of a row, and so past the end of the
    * last one: a frame whose buffer ends at a page boundary makes it fault
    * (seen under ThreadSanitizer's allocator). Frames go through a copy
    * with aligned rows and a padded end instead (~0.2 ms at 720p). */
-  w->stage_stride = (w->w * 3 + 63) & ~63;
-  w->stage = av_malloc((size_t)w->stage_stride * (w->h + 1) + 64);
-  if (!w->stage) return mira_err(err, errlen, MIRA_ENOMEM, "out of memory for a %dx%d frame", w->w, w->h);
+  c->stage_stride = (w * 3 + 63) & ~63;
+  c->stage = av_malloc((size_t)c->stage_stride * (h + 1) + 64);
   const int *bt709 = sws_getCoefficients(SWS_CS_ITU709);
-  if (sws_setColorspaceDetails(w->sws, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16) < 0)
-    return mira_err(err, errlen, MIRA_ENOTSUP, "swscale cannot convert to BT.709 limited range");
-  return 0;
+  int rc = !c->sws || !c->stage ? mira_err(err, errlen, MIRA_ENOMEM, "swscale cannot convert RGB24 to yuv420p")
+           : sws_setColorspaceDetails(c->sws, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16) < 0
+               ? mira_err(err, errlen, MIRA_ENOTSUP, "swscale cannot convert to BT.709 limited range")
+               : 0;
+  if (rc) mira_video_converter_free(c);
+  else *out = c;
+  return rc;
+}
+
+size_t mira_video_yuv_bytes(int w, int h) { return (size_t)w * h + 2 * (size_t)(w / 2) * (h / 2); }
+
+void mira_video_convert(mira_video_converter *c, const uint8_t *rgb, int stride, uint8_t *yuv) {
+  for (int y = 0; y < c->h; y++)
+    memcpy(c->stage + (size_t)y * c->stage_stride, rgb + (size_t)y * stride, (size_t)c->w * 3);
+  const uint8_t *src = c->stage;
+  uint8_t *dst[3] = {yuv, yuv + (size_t)c->w * c->h, yuv + (size_t)c->w * c->h + (size_t)(c->w / 2) * (c->h / 2)};
+  int lines[3] = {c->w, c->w / 2, c->w / 2};
+  sws_scale(c->sws, &src, &c->stage_stride, 0, c->h, dst, lines);
+}
+
+static int open_scaler(mira_video_writer *w, char *err, size_t errlen) {
+  int rc = mira_video_converter_new(w->w, w->h, &w->conv, err, errlen);
+  if (!rc && !(w->yuv = malloc(mira_video_yuv_bytes(w->w, w->h))))
+    rc = mira_err(err, errlen, MIRA_ENOMEM, "out of memory for a %dx%d frame", w->w, w->h);
+  return rc;
 }
 
 static int open_video(mira_video_writer *w, const mira_video_params *p, char *err, size_t errlen) {
@@ -244,9 +282,9 @@ static void release(mira_video_writer *w, int remove_file) {
   avformat_free_context(w->fmt);
   avcodec_free_context(&w->venc);
   avcodec_free_context(&w->aenc);
-  sws_freeContext(w->sws);
+  mira_video_converter_free(w->conv);
+  free(w->yuv);
   av_frame_free(&w->vframe);
-  av_freep(&w->stage);
   av_frame_free(&w->aframe);
   av_packet_free(&w->pkt);
   free(w->url);
@@ -329,12 +367,25 @@ int mira_video_write_frame(mira_video_writer *w, const uint8_t *rgb, int stride,
   if (w->failed) return mira_err(err, errlen, MIRA_ESTATE, "writer failed earlier: abort it");
   if (!rgb || stride < w->w * 3)
     return mira_err(err, errlen, MIRA_EINVAL, "frame stride %d is less than width*3 (%d)", stride, w->w * 3);
+  mira_video_convert(w->conv, rgb, stride, w->yuv);
+  return mira_video_write_yuv(w, w->yuv, err, errlen);
+}
+
+/* Copies packed planes into the encoder's frame (its rows may be padded). */
+static void fill_frame(AVFrame *f, const uint8_t *yuv, int w, int h) {
+  const uint8_t *src = yuv;
+  for (int pl = 0; pl < 3; pl++) {
+    int pw = pl ? w / 2 : w, ph = pl ? h / 2 : h;
+    for (int y = 0; y < ph; y++, src += pw) memcpy(f->data[pl] + (size_t)y * f->linesize[pl], src, (size_t)pw);
+  }
+}
+
+int mira_video_write_yuv(mira_video_writer *w, const uint8_t *yuv, char *err, size_t errlen) {
+  if (w->failed) return mira_err(err, errlen, MIRA_ESTATE, "writer failed earlier: abort it");
+  if (!yuv) return mira_err(err, errlen, MIRA_EINVAL, "no frame");
   if (av_frame_make_writable(w->vframe) < 0)
     return w->failed = 1, mira_err(err, errlen, MIRA_ENOMEM, "out of memory encoding video");
-  for (int y = 0; y < w->h; y++)
-    memcpy(w->stage + (size_t)y * w->stage_stride, rgb + (size_t)y * stride, (size_t)w->w * 3);
-  const uint8_t *src = w->stage;
-  sws_scale(w->sws, &src, &w->stage_stride, 0, w->h, w->vframe->data, w->vframe->linesize);
+  fill_frame(w->vframe, yuv, w->w, w->h);
   w->vframe->pts = w->frames;
   int rc = encode(w, w->venc, w->vst, w->vframe, err, errlen);
   if (rc) return rc;

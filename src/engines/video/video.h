@@ -75,6 +75,18 @@ mira_video_params mira_video_default_params(int w, int h);
 int mira_video_open(const char *path, const mira_video_params *p, mira_video_writer **out, char *err,
                     size_t errlen);
 
+/* RGB24 -> yuv420p with the writer's colour settings (BT.709, limited
+ * range), apart from the writer so that another thread can convert while
+ * the encoder works. One converter per thread. yuv: mira_video_yuv_bytes()
+ * bytes, the Y, U and V planes packed one after the other. */
+typedef struct mira_video_converter mira_video_converter;
+int mira_video_converter_new(int w, int h, mira_video_converter **out, char *err, size_t errlen);
+void mira_video_converter_free(mira_video_converter *c);
+size_t mira_video_yuv_bytes(int w, int h);
+void mira_video_convert(mira_video_converter *c, const uint8_t *rgb, int stride, uint8_t *yuv);
+/* Appends the next frame given as converted planes; as write_frame. */
+int mira_video_write_yuv(mira_video_writer *w, const uint8_t *yuv, char *err, size_t errlen);
+
 /* Appends the next frame: w x h RGB24 pixels, rows `stride` bytes apart
  * (>= w*3), read during the call only. Writes the audio up to this frame's
  * end time. Returns 0; MIRA_EINVAL for a bad stride (nothing written, the
